@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Linux x86 boot protocol (Documentation/arch/x86/boot.rst): bzImage
+ * validation and loading, zero page (struct boot_params) with e820 map and
+ * command line, initrd placement. Entry is the 32-bit protected-mode entry
+ * point (flat 4 GiB segments, paging off, %esi = zero page), as GRUB uses.
+ */
+#ifndef HOSTEL_BOOT_H
+#define HOSTEL_BOOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "hostel/compiler.h"
+#include "hostel/gmem.h"
+
+/* Guest physical layout used by the loader. */
+#define BOOT_GDT_ADDR	    0x500ULL
+#define BOOT_ZERO_PAGE_ADDR 0x7000ULL
+#define BOOT_CMDLINE_ADDR   0x20000ULL
+#define BOOT_CMDLINE_MAX    0x10000ULL /* bytes reserved at BOOT_CMDLINE_ADDR */
+#define BOOT_STACK_TOP	    0x8ff0ULL
+#define BOOT_KERNEL_ADDR    0x100000ULL
+#define BOOT_MIN_PROTOCOL   0x0206 /* cmdline_size, initrd_addr_max: older is refused */
+
+#define E820_RAM      1
+#define E820_RESERVED 2
+#define E820_ACPI     3
+
+struct e820_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+} __attribute__((packed));
+
+#define BOOT_E820_MAX 128
+
+/* What a validated bzImage header says. */
+struct bzimage_info {
+	uint16_t protocol;	/* e.g. 0x020f */
+	uint32_t setup_size;	/* (setup_sects + 1) * 512 */
+	uint32_t kernel_offset; /* file offset of the protected-mode kernel (= setup_size) */
+	uint32_t kernel_size;	/* file bytes after the setup */
+	uint32_t initrd_addr_max;
+	uint32_t cmdline_size; /* max command line length, excluding NUL */
+	uint32_t init_size;    /* memory the kernel needs from its load address */
+	uint32_t kernel_alignment;
+	uint64_t pref_address;
+	uint8_t relocatable;
+	uint16_t xloadflags;
+	char version[64]; /* kernel_version string, if present, else "" */
+};
+
+/*
+ * Validate a bzImage in memory. On failure returns -EINVAL (or -E2BIG) and
+ * sets *why to a static string naming the problem ("file is empty",
+ * "no 'HdrS' signature: not a bzImage", "boot protocol 2.04 is too old
+ * (need 2.06 or newer)", "truncated: header says N bytes, file has M", ...).
+ */
+int bzimage_parse(const void *img, size_t len, struct bzimage_info *out,
+		  const char **why) __must_check;
+
+struct boot_config {
+	const void *kernel;
+	size_t kernel_len;
+	const void *initrd; /* may be NULL */
+	size_t initrd_len;
+	const char *cmdline; /* full command line to pass */
+	const struct e820_entry *e820;
+	unsigned int nr_e820;
+	uint64_t rsdp_addr; /* 0: none (boot_params.acpi_rsdp_addr, protocol 2.14+) */
+};
+
+struct boot_entry {
+	uint32_t entry_eip; /* 32-bit entry point */
+	uint32_t esi;	    /* zero page */
+	uint32_t esp;
+	uint32_t gdt_base; /* flat GDT written at BOOT_GDT_ADDR: 0x10 code, 0x18 data */
+	uint16_t gdt_limit;
+	uint64_t initrd_addr; /* 0 if none */
+};
+
+/*
+ * Load everything into guest memory: GDT, zero page (setup header copied
+ * from the image, type_of_loader 0xff, CAN_USE_HEAP, heap_end_ptr, cmd_line_ptr,
+ * ramdisk_image/size, e820 table), command line, protected-mode kernel at
+ * BOOT_KERNEL_ADDR, initrd as high as allowed below min(initrd_addr_max,
+ * end of the RAM region holding it) and page aligned. Fails with a reason in
+ * *why when anything does not fit: kernel larger than RAM, initrd too large,
+ * command line longer than cmdline_size, memory below the kernel's init_size.
+ */
+int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry *out,
+	      const char **why) __must_check;
+
+/*
+ * The PC memory map for @ram_size bytes of RAM split around the hole below
+ * 4 GiB: low RAM [0, 0x9fc00), reserved EBDA/BIOS areas [0x9fc00, 0x100000),
+ * RAM [1 MiB, low_end), and RAM above 4 GiB for the rest. Returns the number
+ * of entries written (at most @max).
+ */
+unsigned int boot_e820_build(uint64_t low_ram, uint64_t high_ram, struct e820_entry *e,
+			     unsigned int max);
+
+#endif

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <string.h>
+#include "hostel/gmem.h"
+
+static int ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	/* Both ranges are known not to wrap. */
+	return a < b + blen && b < a + alen;
+}
+
+int gmem_add(struct gmem *gm, uint64_t gpa, uint64_t size, void *host)
+{
+	if (!size || !host || gpa + size < gpa)
+		return -EINVAL;
+	if (gm->nr >= GMEM_MAX_REGIONS)
+		return -ENOSPC;
+	for (unsigned int i = 0; i < gm->nr; i++)
+		if (ranges_overlap(gpa, size, gm->r[i].gpa, gm->r[i].size))
+			return -EINVAL;
+	gm->r[gm->nr].gpa = gpa;
+	gm->r[gm->nr].size = size;
+	gm->r[gm->nr].host = host;
+	gm->nr++;
+	return 0;
+}
+
+void *gmem_ptr(const struct gmem *gm, uint64_t gpa, uint64_t len)
+{
+	for (unsigned int i = 0; i < gm->nr; i++) {
+		const struct gmem_region *r = &gm->r[i];
+		if (gpa < r->gpa)
+			continue;
+		uint64_t off = gpa - r->gpa;
+		/* [gpa, gpa+len) must lie wholly inside: off <= size && len <= size - off. */
+		if (off >= r->size && !(off == r->size && len == 0))
+			continue;
+		if (len > r->size - off)
+			return NULL; /* straddles the end of this region (regions never touch in a way we merge) */
+		return r->host + off;
+	}
+	return NULL;
+}
+
+int gmem_read(const struct gmem *gm, uint64_t gpa, void *dst, uint64_t len)
+{
+	const void *p = gmem_ptr(gm, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+int gmem_write(const struct gmem *gm, uint64_t gpa, const void *src, uint64_t len)
+{
+	void *p = gmem_ptr(gm, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}
+
+uint64_t gmem_total(const struct gmem *gm)
+{
+	uint64_t t = 0;
+	for (unsigned int i = 0; i < gm->nr; i++)
+		t += gm->r[i].size;
+	return t;
+}
