@@ -1,2 +1,252 @@
 // SPDX-License-Identifier: MIT
-/* placeholder: being written */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+const char cli_usage[] =
+	"Usage: hostel COMMAND [OPTIONS]\n"
+	"       hostel --help | --version\n"
+	"\n"
+	"A small virtual machine monitor on Linux KVM.\n"
+	"\n"
+	"Commands:\n"
+	"  run     boot a Linux kernel (or the default guest) on a virtual PC\n"
+	"\n"
+	"Run 'hostel run --help' for the options of run.\n"
+	"\n"
+	"Exit status:\n"
+	"   0  the guest powered off, or a clean stop (Ctrl-A x, signal)\n"
+	"   2  usage error: an unknown, duplicated or malformed option\n"
+	"  80  hostel or host failure (no usable /dev/kvm, out of memory, I/O error)\n"
+	"  81  bad input: a kernel, initrd or image that cannot be used\n"
+	"  82  the guest rebooted under --no-reboot\n"
+	"  83  the guest kernel panicked\n"
+	"  84  guest CPU failure: triple fault, KVM internal error, failed VM entry\n"
+	"  85  --timeout reached\n";
+
+const char cli_run_usage[] =
+	"Usage: hostel run [OPTIONS]\n"
+	"\n"
+	"Boot a Linux bzImage on a virtual PC with a 16550 serial console. With no\n"
+	"--kernel, boots the default guest built by images/ (built first if missing).\n"
+	"\n"
+	"  -k, --kernel PATH        Linux bzImage to boot\n"
+	"  -i, --initrd PATH        initramfs or initrd image\n"
+	"  -a, --cmdline STRING     kernel command line (hostel appends console=ttyS0\n"
+	"                           and what its devices need, unless --no-auto-cmdline)\n"
+	"      --no-auto-cmdline    pass --cmdline exactly as given\n"
+	"  -m, --memory SIZE        guest RAM: 512M, 2G, or a number of MiB (default 512M)\n"
+	"  -c, --cpus N             number of vCPUs (default 1)\n"
+	"      --console MODE       stdio (default), file:PATH, or none\n"
+	"  -v, --verbose            more log output (twice: debug)\n"
+	"  -h, --help               this help\n"
+	"\n"
+	"On the console, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n";
+
+int cli_parse_size(const char *s, uint64_t *bytes)
+{
+	char *end;
+	uint64_t mul = 1ULL << 20; /* a bare number is MiB */
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end) {
+		switch (toupper((unsigned char)*end)) {
+		case 'K':
+			mul = 1ULL << 10;
+			break;
+		case 'M':
+			mul = 1ULL << 20;
+			break;
+		case 'G':
+			mul = 1ULL << 30;
+			break;
+		case 'T':
+			mul = 1ULL << 40;
+			break;
+		default:
+			return -EINVAL;
+		}
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+		if (*end)
+			return -EINVAL;
+	}
+	if (v > UINT64_MAX / mul)
+		return -ERANGE;
+	*bytes = v * mul;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+enum {
+	OPT_CONSOLE = 256,
+	OPT_NO_AUTO_CMDLINE,
+	OPT_MAX,
+};
+
+static const char *long_name(const struct option *opts, int val)
+{
+	for (; opts->name; opts++)
+		if (opts->val == val)
+			return opts->name;
+	return "?";
+}
+
+int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t errlen)
+{
+	static const struct option run_opts[] = {
+		{"kernel", required_argument, NULL, 'k'},
+		{"initrd", required_argument, NULL, 'i'},
+		{"cmdline", required_argument, NULL, 'a'},
+		{"memory", required_argument, NULL, 'm'},
+		{"cpus", required_argument, NULL, 'c'},
+		{"console", required_argument, NULL, OPT_CONSOLE},
+		{"no-auto-cmdline", no_argument, NULL, OPT_NO_AUTO_CMDLINE},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	unsigned char seen[OPT_MAX] = {0};
+	/* getopt_long sees argv[1..]: argv[1] ("run") plays the program name. */
+
+	memset(o, 0, sizeof(*o));
+	o->auto_cmdline = true;
+	o->memory = 512ULL << 20;
+	o->cpus = 1;
+	o->console = CON_STDIO;
+
+	if (argc < 2) {
+		snprintf(err, errlen, "no command given (try 'hostel --help')");
+		return -EINVAL;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		o->cmd = CMD_HELP;
+		if (argc > 2 && !strcmp(cmd, "help") && !strcmp(argv[2], "run"))
+			o->help_run = true;
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
+		o->cmd = CMD_VERSION;
+		return 0;
+	}
+	if (strcmp(cmd, "run")) {
+		snprintf(err, errlen, "unknown command '%s' (try 'hostel --help')", cmd);
+		return -EINVAL;
+	}
+	o->cmd = CMD_RUN;
+
+	optind = 1; /* parse argv[1..]: argv[1] ("run") plays the program name */
+	opterr = 0;
+	int c, idx;
+	while ((c = getopt_long(argc - 1, argv + 1, ":k:i:a:m:c:vh", run_opts, &idx)) != -1) {
+		const char *arg = optarg;
+		if (c > 0 && c < OPT_MAX && c != 'v') {
+			if (seen[c]) {
+				snprintf(err, errlen, "option --%s given more than once",
+					 long_name(run_opts, c));
+				return -EINVAL;
+			}
+			seen[c] = 1;
+		}
+		switch (c) {
+		case 'k':
+			o->kernel = arg;
+			break;
+		case 'i':
+			o->initrd = arg;
+			break;
+		case 'a':
+			o->cmdline = arg;
+			break;
+		case OPT_NO_AUTO_CMDLINE:
+			o->auto_cmdline = false;
+			break;
+		case 'm': {
+			int r = cli_parse_size(arg, &o->memory);
+			if (r || o->memory < CLI_MIN_MEMORY || o->memory > CLI_MAX_MEMORY) {
+				snprintf(err, errlen,
+					 "--memory '%s' is not a size from 16M to 1T (examples: "
+					 "512M, 2G, 1024)",
+					 arg);
+				return -EINVAL;
+			}
+			break;
+		}
+		case 'c': {
+			unsigned long n;
+			if (parse_uint(arg, CLI_MAX_CPUS, &n) || n == 0) {
+				snprintf(err, errlen, "--cpus '%s' is not a number from 1 to %d",
+					 arg, CLI_MAX_CPUS);
+				return -EINVAL;
+			}
+			o->cpus = (unsigned int)n;
+			break;
+		}
+		case OPT_CONSOLE:
+			if (!strcmp(arg, "stdio")) {
+				o->console = CON_STDIO;
+			} else if (!strcmp(arg, "none")) {
+				o->console = CON_NONE;
+			} else if (!strncmp(arg, "file:", 5) && arg[5]) {
+				o->console = CON_FILE;
+				o->console_path = arg + 5;
+			} else {
+				snprintf(err, errlen,
+					 "--console '%s' is not one of stdio, file:PATH, none",
+					 arg);
+				return -EINVAL;
+			}
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			o->help_run = true;
+			break;
+		case ':':
+			if (optopt > 0 && optopt < OPT_MAX)
+				snprintf(err, errlen, "option --%s needs a value",
+					 long_name(run_opts, optopt));
+			else
+				snprintf(err, errlen, "option %s needs a value", argv[optind]);
+			return -EINVAL;
+		case '?':
+		default:
+			if (optopt > 0 && optopt < 128)
+				snprintf(err, errlen, "unknown option '-%c' for 'hostel run'",
+					 optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s' for 'hostel run'",
+					 argv[optind]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc - 1) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind + 1]);
+		return -EINVAL;
+	}
+	return 0;
+}

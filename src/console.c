@@ -1,2 +1,321 @@
 // SPDX-License-Identifier: MIT
-/* placeholder: being written */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include "console.h"
+#include "evloop.h"
+#include "hostel/log.h"
+#include "serial/uart.h"
+
+#define RING_SIZE   (256 * 1024)
+#define ESCAPE_CHAR 0x01 /* Ctrl-A */
+
+struct console {
+	struct byte_sink sink;
+	enum console_mode mode;
+	int out_fd;
+	bool own_out_fd;
+	int in_fd;
+
+	/* Output ring: producers are vCPU threads, the consumer is the writer. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint8_t *ring;
+	size_t head, tail; /* head - tail bytes pending; indices mod RING_SIZE */
+	bool quit;
+	pthread_t writer;
+	bool writer_started;
+	_Atomic uint64_t dropped;
+
+	/* Input. */
+	struct evloop *el;
+	struct uart *uart;
+	struct timer *retry;
+	bool escape_pending;
+	void (*quit_fn)(void *);
+	void *quit_opaque;
+	uint8_t pend[256];
+	size_t pend_len, pend_off;
+	bool in_watched;
+};
+
+/* Saved terminal state for console_restore_terminal() (signal handlers). */
+static struct termios saved_tio;
+static volatile sig_atomic_t tio_saved;
+static int tio_fd = -1;
+
+void console_restore_terminal(void)
+{
+	if (tio_saved && tio_fd >= 0)
+		tcsetattr(tio_fd, TCSAFLUSH, &saved_tio);
+}
+
+static void ring_write(struct byte_sink *s, const uint8_t *buf, size_t len)
+{
+	struct console *c = container_of(s, struct console, sink);
+
+	if (c->mode == CONSOLE_NONE)
+		return;
+	pthread_mutex_lock(&c->lock);
+	size_t used = c->head - c->tail;
+	size_t room = RING_SIZE - used;
+	size_t n = len < room ? len : room;
+	for (size_t i = 0; i < n; i++)
+		c->ring[(c->head + i) % RING_SIZE] = buf[i];
+	c->head += n;
+	if (n < len)
+		atomic_fetch_add(&c->dropped, len - n);
+	if (n)
+		pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void *writer_thread(void *arg)
+{
+	struct console *c = arg;
+	uint8_t chunk[4096];
+
+	pthread_setname_np(pthread_self(), "console-out");
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (c->head == c->tail && !c->quit)
+			pthread_cond_wait(&c->cond, &c->lock);
+		if (c->head == c->tail && c->quit)
+			break;
+		size_t n = c->head - c->tail;
+		if (n > sizeof(chunk))
+			n = sizeof(chunk);
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = c->ring[(c->tail + i) % RING_SIZE];
+		pthread_mutex_unlock(&c->lock);
+		/* Blocking write outside the lock: only this thread waits on it. */
+		size_t off = 0;
+		while (off < n) {
+			ssize_t w = write(c->out_fd, chunk + off, n - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				/* Consumer gone (EPIPE...): count the rest as dropped. */
+				atomic_fetch_add(&c->dropped, n - off);
+				break;
+			}
+			off += (size_t)w;
+		}
+		pthread_mutex_lock(&c->lock);
+		c->tail += n;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+struct console *console_create(enum console_mode mode, const char *path, char *why, size_t whylen)
+{
+	struct console *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	c->mode = mode;
+	c->sink.write = ring_write;
+	c->in_fd = -1;
+	c->out_fd = -1;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	if (mode == CONSOLE_NONE)
+		return c;
+	c->ring = malloc(RING_SIZE);
+	if (!c->ring) {
+		snprintf(why, whylen, "out of memory");
+		goto fail;
+	}
+	if (mode == CONSOLE_FILE) {
+		c->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (c->out_fd < 0) {
+			snprintf(why, whylen, "cannot open console file %s: %s", path,
+				 strerror(errno));
+			goto fail;
+		}
+		c->own_out_fd = true;
+	} else {
+		c->out_fd = STDOUT_FILENO;
+		c->in_fd = STDIN_FILENO;
+	}
+	if (pthread_create(&c->writer, NULL, writer_thread, c)) {
+		snprintf(why, whylen, "cannot start the console writer thread");
+		goto fail;
+	}
+	c->writer_started = true;
+	return c;
+fail:
+	console_destroy(c);
+	return NULL;
+}
+
+struct byte_sink *console_sink(struct console *c)
+{
+	return &c->sink;
+}
+
+uint64_t console_dropped(struct console *c)
+{
+	return atomic_load(&c->dropped);
+}
+
+static void input_pause(struct console *c)
+{
+	if (c->in_watched && evloop_mod(c->el, c->in_fd, 0) == 0)
+		c->in_watched = false;
+	/* The UART has no "room again" callback: poll for room every 5 ms
+	 * while input waits (only when the guest is not reading its FIFO). */
+	timer_arm(c->retry, clock_now(clock_host()) + 5000000ULL);
+}
+
+/* Feed what is pending into the UART; returns true if all of it went in. */
+static bool feed_pending(struct console *c)
+{
+	while (c->pend_off < c->pend_len) {
+		size_t n = uart_receive(c->uart, c->pend + c->pend_off, c->pend_len - c->pend_off);
+		if (!n)
+			return false;
+		c->pend_off += n;
+	}
+	c->pend_len = c->pend_off = 0;
+	return true;
+}
+
+static void input_resume(void *opaque)
+{
+	struct console *c = opaque;
+	if (!feed_pending(c)) {
+		input_pause(c);
+		return;
+	}
+	if (!c->in_watched && c->in_fd >= 0 && evloop_mod(c->el, c->in_fd, EPOLLIN) == 0)
+		c->in_watched = true;
+}
+
+static void stdin_ready(void *opaque, uint32_t events)
+{
+	struct console *c = opaque;
+	uint8_t buf[128];
+
+	(void)events;
+	if (c->pend_len) {
+		input_resume(c);
+		return;
+	}
+	ssize_t n = read(c->in_fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		/* EOF or error: stop reading; the guest keeps running. */
+		evloop_del(c->el, c->in_fd);
+		c->in_fd = -1;
+		c->in_watched = false;
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		uint8_t ch = buf[i];
+		if (tio_saved) { /* escapes only on a terminal */
+			if (c->escape_pending) {
+				c->escape_pending = false;
+				if (ch == 'x' || ch == 'X') {
+					if (c->quit_fn)
+						c->quit_fn(c->quit_opaque);
+					return;
+				}
+				if (ch == 'h' || ch == 'H' || ch == '?') {
+					static const char help[] =
+						"\r\nhostel: Ctrl-A x  quit\r\n"
+						"hostel: Ctrl-A Ctrl-A  send Ctrl-A\r\n";
+					if (write(STDERR_FILENO, help, sizeof(help) - 1) < 0)
+						log_debug("help write failed");
+					continue;
+				}
+				if (ch != ESCAPE_CHAR)
+					continue; /* unknown escape: swallowed */
+			} else if (ch == ESCAPE_CHAR) {
+				c->escape_pending = true;
+				continue;
+			}
+		}
+		if (c->pend_len < sizeof(c->pend))
+			c->pend[c->pend_len++] = ch;
+	}
+	if (!feed_pending(c))
+		input_pause(c);
+}
+
+int console_start(struct console *c, struct evloop *el, struct uart *uart, void (*quit)(void *),
+		  void *opaque)
+{
+	c->el = el;
+	c->uart = uart;
+	c->quit_fn = quit;
+	c->quit_opaque = opaque;
+	if (c->mode != CONSOLE_STDIO || c->in_fd < 0)
+		return 0;
+	c->retry = evloop_timer_create(el, input_resume, c);
+	if (!c->retry)
+		return -ENOMEM;
+	if (isatty(c->in_fd)) {
+		struct termios tio;
+		if (tcgetattr(c->in_fd, &saved_tio) == 0) {
+			tio_fd = c->in_fd;
+			tio_saved = 1;
+			tio = saved_tio;
+			cfmakeraw(&tio);
+			tcsetattr(c->in_fd, TCSAFLUSH, &tio);
+		}
+	}
+	int ret = evloop_add(el, c->in_fd, EPOLLIN, stdin_ready, c);
+	if (ret == -EPERM) {
+		/* A regular file or /dev/null cannot be polled: no input. */
+		c->in_fd = -1;
+		return 0;
+	}
+	if (ret == 0)
+		c->in_watched = true;
+	return ret;
+}
+
+void console_destroy(struct console *c)
+{
+	if (!c)
+		return;
+	if (c->el && c->in_fd >= 0)
+		evloop_del(c->el, c->in_fd);
+	if (c->retry)
+		evloop_timer_destroy(c->el, c->retry);
+	if (c->writer_started) {
+		pthread_mutex_lock(&c->lock);
+		c->quit = true;
+		pthread_cond_signal(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		/* A consumer that stopped reading must not hang the exit: give
+		 * the writer two seconds, then cancel it (it sits in write()). */
+		struct timespec deadline;
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += 2;
+		if (pthread_timedjoin_np(c->writer, NULL, &deadline) != 0) {
+			pthread_cancel(c->writer);
+			pthread_join(c->writer, NULL);
+		}
+	}
+	console_restore_terminal();
+	tio_saved = 0;
+	if (c->own_out_fd)
+		close(c->out_fd);
+	free(c->ring);
+	free(c);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The board: the one place that wires every device to its port, IRQ and
+ * address on hostel's PC.
+ *
+ *   port 0x3f8-0x3ff  16550A UART (COM1)     IRQ 4
+ *   port 0x40-0x43    8254 PIT               IRQ 0 (IOAPIC pin 2)
+ *   port 0x61         PIT ch.2 gate / speaker
+ *   port 0x60, 0x64   i8042                  IRQ 1, 12
+ *   port 0x70-0x71    CMOS RTC               IRQ 8
+ *   port 0x80, 0xed   POST / io-delay: ignored quietly
+ *   PIC, IOAPIC, LAPIC: KVM's in-kernel irqchip
+ */
+#ifndef HOSTEL_BOARD_H
+#define HOSTEL_BOARD_H
+
+#include <stddef.h>
+#include "hostel/compiler.h"
+#include "hostel/device.h"
+#include "kvm/kvm.h"
+
+struct evloop;
+struct byte_sink;
+
+struct board {
+	struct vm *vm;
+	struct evloop *el;
+	struct kvm_irq irq[24];
+	struct uart *uart;
+	struct pit *pit;
+	struct rtc *rtc;
+	struct i8042 *kbd;
+	struct timer *pit_timer;
+	struct timer *rtc_timer;
+	struct dev ignore;
+};
+
+int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_sink *console,
+		 char *why, size_t whylen) __must_check;
+void board_destroy(struct board *b);
+
+/* What the kernel command line needs for this board's devices. */
+const char *board_cmdline(void);
+
+#endif

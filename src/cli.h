@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* Command-line parsing (no KVM here, so it is unit-tested on its own). */
+#ifndef HOSTEL_CLI_H
+#define HOSTEL_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "hostel/compiler.h"
+
+enum hostel_cmd { CMD_NONE, CMD_HELP, CMD_VERSION, CMD_RUN };
+enum console_kind { CON_STDIO, CON_FILE, CON_NONE };
+
+#define CLI_MIN_MEMORY (16ULL << 20)
+#define CLI_MAX_MEMORY (1ULL << 40)
+#define CLI_MAX_CPUS   256
+
+struct hostel_opts {
+	enum hostel_cmd cmd;
+	bool help_run; /* "hostel run --help" */
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	bool auto_cmdline; /* append console= and friends (default true) */
+	uint64_t memory;   /* bytes */
+	unsigned int cpus;
+	enum console_kind console;
+	const char *console_path;
+	int verbose;
+};
+
+/*
+ * Parse argv. Returns 0 on success; on a usage error returns -EINVAL and
+ * writes one line naming the problem into @err.
+ */
+int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t errlen) __must_check;
+
+/* "512M", "2G", "1024" (MiB), "1T", "64MiB"; 0 or -EINVAL/-ERANGE. */
+int cli_parse_size(const char *s, uint64_t *bytes) __must_check;
+
+extern const char cli_usage[];
+extern const char cli_run_usage[];
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The serial console's host side. Output: the UART writes into a bounded
+ * ring; a writer thread drains it to stdout or a file, so a slow or stopped
+ * consumer never blocks a vCPU (overflow is dropped and counted). Input:
+ * stdin, in raw mode when it is a terminal (restored on every exit path), fed
+ * to the UART as its FIFO has room. Ctrl-A x quits; Ctrl-A Ctrl-A sends
+ * Ctrl-A; Ctrl-A h prints help.
+ */
+#ifndef HOSTEL_CONSOLE_H
+#define HOSTEL_CONSOLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "hostel/chardev.h"
+#include "hostel/compiler.h"
+
+struct evloop;
+struct uart;
+
+enum console_mode { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
+
+struct console;
+
+struct console *console_create(enum console_mode mode, const char *path, char *why,
+			       size_t whylen) __must_check;
+/* Start reading input (stdio mode) into @uart; @quit is called on Ctrl-A x. */
+int console_start(struct console *c, struct evloop *el, struct uart *uart, void (*quit)(void *),
+		  void *opaque) __must_check;
+struct byte_sink *console_sink(struct console *c);
+/* Write out what is buffered (bounded wait), restore the terminal, free. */
+void console_destroy(struct console *c);
+uint64_t console_dropped(struct console *c);
+
+/* Restore the terminal; async-signal-safe, for fatal signal handlers. */
+void console_restore_terminal(void);
+
+#endif
