@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include "cli.h"
+
+static int parse(struct hostel_opts *o, char *err, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	va_start(ap, err);
+	argv[argc++] = (char *)"hostel";
+	for (char *a; (a = va_arg(ap, char *));)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	/* getopt_long permutes argv: hand it a copy it may reorder. */
+	return cli_parse(argc, argv, o, err, 256);
+}
+
+static void test_sizes(void **state)
+{
+	uint64_t b;
+	assert_int_equal(cli_parse_size("512M", &b), 0);
+	assert_true(b == 512ULL << 20);
+	assert_int_equal(cli_parse_size("2G", &b), 0);
+	assert_true(b == 2ULL << 30);
+	assert_int_equal(cli_parse_size("1024", &b), 0);
+	assert_true(b == 1024ULL << 20);
+	assert_int_equal(cli_parse_size("64MiB", &b), 0);
+	assert_true(b == 64ULL << 20);
+	assert_int_equal(cli_parse_size("3584m", &b), 0);
+	assert_true(b == 3584ULL << 20);
+	assert_int_equal(cli_parse_size("1T", &b), 0);
+	assert_true(b == 1ULL << 40);
+	assert_int_not_equal(cli_parse_size("", &b), 0);
+	assert_int_not_equal(cli_parse_size("-1", &b), 0);
+	assert_int_not_equal(cli_parse_size("12X", &b), 0);
+	assert_int_not_equal(cli_parse_size("12GG", &b), 0);
+	assert_int_not_equal(cli_parse_size("G", &b), 0);
+	assert_int_not_equal(cli_parse_size("99999999999999999999", &b), 0);
+	assert_int_not_equal(cli_parse_size("17179869184G", &b), 0); /* 2^34 G overflows */
+}
+
+static void test_run_options(void **state)
+{
+	struct hostel_opts o;
+	char err[256];
+	assert_int_equal(parse(&o, err, "run", "--kernel", "vmlinuz", "--initrd", "initrd.img",
+			       "--cmdline", "quiet", "--memory", "1G", "--cpus", "4", "--console",
+			       "file:/tmp/x", NULL),
+			 0);
+	assert_int_equal(o.cmd, CMD_RUN);
+	assert_string_equal(o.kernel, "vmlinuz");
+	assert_string_equal(o.initrd, "initrd.img");
+	assert_string_equal(o.cmdline, "quiet");
+	assert_true(o.memory == 1ULL << 30);
+	assert_int_equal(o.cpus, 4);
+	assert_int_equal(o.console, CON_FILE);
+	assert_string_equal(o.console_path, "/tmp/x");
+	assert_true(o.auto_cmdline);
+
+	assert_int_equal(parse(&o, err, "run", "-k", "bz", "-m", "256", "-c", "2",
+			       "--no-auto-cmdline", NULL),
+			 0);
+	assert_true(o.memory == 256ULL << 20);
+	assert_int_equal(o.cpus, 2);
+	assert_false(o.auto_cmdline);
+	assert_int_equal(o.console, CON_STDIO);
+
+	assert_int_equal(parse(&o, err, "run", NULL), 0);
+	assert_null(o.kernel);
+	assert_true(o.memory == 512ULL << 20);
+	assert_int_equal(o.cpus, 1);
+}
+
+static void expect_usage(const char *want, ...)
+{
+	struct hostel_opts o;
+	char err[256] = "";
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	va_start(ap, want);
+	argv[argc++] = (char *)"hostel";
+	for (char *a; (a = va_arg(ap, char *));)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), -EINVAL);
+	if (!strstr(err, want))
+		fail_msg("error '%s' does not mention '%s'", err, want);
+	assert_null(strchr(err, '\n')); /* one line */
+}
+
+static void test_rejects(void **state)
+{
+	expect_usage("no command", NULL);
+	expect_usage("unknown command 'boot'", "boot", NULL);
+	expect_usage("unknown option '--bogus'", "run", "--bogus", NULL);
+	expect_usage("unknown option '-z'", "run", "-z", NULL);
+	expect_usage("--kernel given more than once", "run", "--kernel", "a", "--kernel", "b",
+		     NULL);
+	expect_usage("--memory given more than once", "run", "-m", "1G", "--memory", "2G", NULL);
+	expect_usage("needs a value", "run", "--kernel", NULL);
+	expect_usage("--memory 'lots'", "run", "--memory", "lots", NULL);
+	expect_usage("--memory '8'", "run", "--memory", "8", NULL); /* 8 MiB < 16 MiB */
+	expect_usage("--memory '99999999999999999999G'", "run", "--memory", "99999999999999999999G",
+		     NULL);
+	expect_usage("--memory '2T'", "run", "--memory", "2T", NULL);
+	expect_usage("--cpus '0'", "run", "--cpus", "0", NULL);
+	expect_usage("--cpus '257'", "run", "--cpus", "257", NULL);
+	expect_usage("--cpus '4294967297'", "run", "--cpus", "4294967297", NULL);
+	expect_usage("--cpus 'two'", "run", "--cpus", "two", NULL);
+	expect_usage("--console 'serial'", "run", "--console", "serial", NULL);
+	expect_usage("--console 'file:'", "run", "--console", "file:", NULL);
+	expect_usage("unexpected argument 'extra'", "run", "extra", NULL);
+}
+
+static void test_help_version(void **state)
+{
+	struct hostel_opts o;
+	char err[256];
+	assert_int_equal(parse(&o, err, "--help", NULL), 0);
+	assert_int_equal(o.cmd, CMD_HELP);
+	assert_int_equal(parse(&o, err, "--version", NULL), 0);
+	assert_int_equal(o.cmd, CMD_VERSION);
+	assert_int_equal(parse(&o, err, "run", "--help", NULL), 0);
+	assert_int_equal(o.cmd, CMD_RUN);
+	assert_true(o.help_run);
+	/* The exit-status table is part of --help. */
+	assert_non_null(strstr(cli_usage, "Exit status"));
+	assert_non_null(strstr(cli_usage, "84"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_run_options),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_help_version),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
