@@ -56,7 +56,7 @@ static void set_cmos_memory(struct rtc *rtc, struct vm *vm)
 }
 
 int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_sink *console,
-		 char *why, size_t whylen)
+		 const struct board_config *cfg, char *why, size_t whylen)
 {
 	int ret = -ENOMEM;
 
@@ -130,4 +130,9 @@ void board_destroy(struct board *b)
 	b->rtc = NULL;
 	b->pit = NULL;
 	b->uart = NULL;
+}
+
+bool board_power_button(struct board *b)
+{
+	return false;
 }

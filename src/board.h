@@ -14,13 +14,20 @@
 #ifndef HOSTEL_BOARD_H
 #define HOSTEL_BOARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "hostel/compiler.h"
 #include "hostel/device.h"
 #include "kvm/kvm.h"
 
 struct evloop;
 struct byte_sink;
+
+struct board_config {
+	unsigned int nr_cpus;
+	uint16_t debug_exit_port; /* 0: none */
+};
 
 struct board {
 	struct vm *vm;
@@ -33,10 +40,13 @@ struct board {
 	struct timer *pit_timer;
 	struct timer *rtc_timer;
 	struct dev ignore;
+	uint64_t rsdp_addr; /* ACPI RSDP, 0 if none */
 };
 
 int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_sink *console,
-		 char *why, size_t whylen) __must_check;
+		 const struct board_config *cfg, char *why, size_t whylen) __must_check;
+/* Press the ACPI power button; false if the board has none. */
+bool board_power_button(struct board *b);
 void board_destroy(struct board *b);
 
 /* What the kernel command line needs for this board's devices. */

@@ -42,6 +42,13 @@ const char cli_run_usage[] =
 	"  -m, --memory SIZE        guest RAM: 512M, 2G, or a number of MiB (default 512M)\n"
 	"  -c, --cpus N             number of vCPUs (default 1)\n"
 	"      --console MODE       stdio (default), file:PATH, or none\n"
+	"      --no-reboot          exit (status 82) when the guest reboots, instead of\n"
+	"                           restarting it\n"
+	"      --debug-exit[=PORT]  isa-debug-exit port (default 0x501): a guest write of\n"
+	"                           V makes hostel exit with status (V << 1) | 1\n"
+	"      --shutdown-grace S   on SIGTERM/SIGINT/SIGHUP, press the ACPI power button\n"
+	"                           and stop hard after S seconds (default 30); a second\n"
+	"                           signal stops at once\n"
 	"  -v, --verbose            more log output (twice: debug)\n"
 	"  -h, --help               this help\n"
 	"\n"
@@ -103,6 +110,9 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 enum {
 	OPT_CONSOLE = 256,
 	OPT_NO_AUTO_CMDLINE,
+	OPT_NO_REBOOT,
+	OPT_DEBUG_EXIT,
+	OPT_GRACE,
 	OPT_MAX,
 };
 
@@ -124,6 +134,9 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 		{"cpus", required_argument, NULL, 'c'},
 		{"console", required_argument, NULL, OPT_CONSOLE},
 		{"no-auto-cmdline", no_argument, NULL, OPT_NO_AUTO_CMDLINE},
+		{"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
+		{"debug-exit", optional_argument, NULL, OPT_DEBUG_EXIT},
+		{"shutdown-grace", required_argument, NULL, OPT_GRACE},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -136,6 +149,7 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 	o->memory = 512ULL << 20;
 	o->cpus = 1;
 	o->console = CON_STDIO;
+	o->grace_s = 30;
 
 	if (argc < 2) {
 		snprintf(err, errlen, "no command given (try 'hostel --help')");
@@ -208,6 +222,7 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 		case OPT_CONSOLE:
 			if (!strcmp(arg, "stdio")) {
 				o->console = CON_STDIO;
+				o->grace_s = 30;
 			} else if (!strcmp(arg, "none")) {
 				o->console = CON_NONE;
 			} else if (!strncmp(arg, "file:", 5) && arg[5]) {
@@ -220,6 +235,38 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 				return -EINVAL;
 			}
 			break;
+		case OPT_NO_REBOOT:
+			o->no_reboot = true;
+			break;
+		case OPT_DEBUG_EXIT: {
+			unsigned long port = 0x501; /* QEMU's isa-debug-exit default */
+			if (arg) {
+				char *end;
+				errno = 0;
+				port = strtoul(arg, &end, 0);
+				if (errno || *end || !*arg || port == 0 || port > 0xfffc) {
+					snprintf(err, errlen,
+						 "--debug-exit '%s' is not an I/O port from 0x1 to "
+						 "0xfffc",
+						 arg);
+					return -EINVAL;
+				}
+			}
+			o->debug_exit = (uint16_t)port;
+			break;
+		}
+		case OPT_GRACE: {
+			unsigned long n;
+			if (parse_uint(arg, 3600, &n)) {
+				snprintf(err, errlen,
+					 "--shutdown-grace '%s' is not a number of seconds from 0 "
+					 "to 3600",
+					 arg);
+				return -EINVAL;
+			}
+			o->grace_s = (unsigned int)n;
+			break;
+		}
 		case 'v':
 			o->verbose++;
 			break;

@@ -18,6 +18,7 @@
 #include "serial/uart.h"
 
 #define RING_SIZE   (256 * 1024)
+#define TAIL_SIZE   4096 /* last console bytes kept for error reports */
 #define ESCAPE_CHAR 0x01 /* Ctrl-A */
 
 struct console {
@@ -36,6 +37,8 @@ struct console {
 	pthread_t writer;
 	bool writer_started;
 	_Atomic uint64_t dropped;
+	uint8_t tailbuf[TAIL_SIZE]; /* last output, also with --console none */
+	size_t tail_pos, tail_len;
 
 	/* Input. */
 	struct evloop *el;
@@ -64,9 +67,16 @@ static void ring_write(struct byte_sink *s, const uint8_t *buf, size_t len)
 {
 	struct console *c = container_of(s, struct console, sink);
 
-	if (c->mode == CONSOLE_NONE)
-		return;
 	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < len; i++) {
+		c->tailbuf[c->tail_pos] = buf[i];
+		c->tail_pos = (c->tail_pos + 1) % TAIL_SIZE;
+	}
+	c->tail_len = c->tail_len + len > TAIL_SIZE ? TAIL_SIZE : c->tail_len + len;
+	if (c->mode == CONSOLE_NONE) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
 	size_t used = c->head - c->tail;
 	size_t room = RING_SIZE - used;
 	size_t n = len < room ? len : room;
@@ -256,19 +266,20 @@ static void stdin_ready(void *opaque, uint32_t events)
 		input_pause(c);
 }
 
-int console_start(struct console *c, struct evloop *el, struct uart *uart, void (*quit)(void *),
-		  void *opaque)
+int console_attach(struct console *c, struct evloop *el, struct uart *uart, void (*quit)(void *),
+		   void *opaque)
 {
 	c->el = el;
 	c->uart = uart;
 	c->quit_fn = quit;
 	c->quit_opaque = opaque;
+	c->pend_len = c->pend_off = 0;
 	if (c->mode != CONSOLE_STDIO || c->in_fd < 0)
 		return 0;
 	c->retry = evloop_timer_create(el, input_resume, c);
 	if (!c->retry)
 		return -ENOMEM;
-	if (isatty(c->in_fd)) {
+	if (!tio_saved && isatty(c->in_fd)) {
 		struct termios tio;
 		if (tcgetattr(c->in_fd, &saved_tio) == 0) {
 			tio_fd = c->in_fd;
@@ -289,14 +300,50 @@ int console_start(struct console *c, struct evloop *el, struct uart *uart, void 
 	return ret;
 }
 
+void console_detach(struct console *c)
+{
+	if (c->el && c->in_fd >= 0)
+		evloop_del(c->el, c->in_fd);
+	c->in_watched = false;
+	if (c->retry)
+		evloop_timer_destroy(c->el, c->retry);
+	c->retry = NULL;
+	c->el = NULL;
+	c->uart = NULL;
+}
+
+size_t console_tail(struct console *c, unsigned int n, char *buf, size_t len)
+{
+	if (!len)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	size_t have = c->tail_len;
+	/* Walk back over @n newlines (a trailing newline does not count). */
+	size_t start = have;
+	unsigned int lines = 0;
+	while (start > 0) {
+		char ch =
+			(char)c->tailbuf[(c->tail_pos + TAIL_SIZE - have + start - 1) % TAIL_SIZE];
+		if (ch == '\n' && start != have && ++lines == n)
+			break;
+		start--;
+	}
+	size_t out = 0;
+	for (size_t i = start; i < have && out + 1 < len; i++) {
+		char ch = (char)c->tailbuf[(c->tail_pos + TAIL_SIZE - have + i) % TAIL_SIZE];
+		if (ch != '\r')
+			buf[out++] = ch;
+	}
+	buf[out] = 0;
+	pthread_mutex_unlock(&c->lock);
+	return out;
+}
+
 void console_destroy(struct console *c)
 {
 	if (!c)
 		return;
-	if (c->el && c->in_fd >= 0)
-		evloop_del(c->el, c->in_fd);
-	if (c->retry)
-		evloop_timer_destroy(c->el, c->retry);
+	console_detach(c);
 	if (c->writer_started) {
 		pthread_mutex_lock(&c->lock);
 		c->quit = true;

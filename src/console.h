@@ -24,9 +24,16 @@ struct console;
 
 struct console *console_create(enum console_mode mode, const char *path, char *why,
 			       size_t whylen) __must_check;
-/* Start reading input (stdio mode) into @uart; @quit is called on Ctrl-A x. */
-int console_start(struct console *c, struct evloop *el, struct uart *uart, void (*quit)(void *),
-		  void *opaque) __must_check;
+/*
+ * Start reading input (stdio mode) into @uart; @quit is called on Ctrl-A x.
+ * The terminal goes raw at the first attach and stays so across reboots.
+ */
+int console_attach(struct console *c, struct evloop *el, struct uart *uart, void (*quit)(void *),
+		   void *opaque) __must_check;
+/* Stop feeding input (before the event loop or the UART goes away). */
+void console_detach(struct console *c);
+/* Copy the last @n lines of console output (NUL-terminated) into @buf. */
+size_t console_tail(struct console *c, unsigned int n, char *buf, size_t len);
 struct byte_sink *console_sink(struct console *c);
 /* Write out what is buffered (bounded wait), restore the terminal, free. */
 void console_destroy(struct console *c);

@@ -152,224 +152,320 @@ static void fatal_signal(int sig)
 	_exit(HOSTEL_EXIT_HOST);
 }
 
-struct run_ctx {
-	struct vm *vm;
-	int sigfd;
+/* State that lives across guest reboots. */
+struct session {
+	const struct hostel_opts *o;
+	const char *kernel;
+	struct mapped_file kf, inf;
+	char *cmdline;
+	struct console *con;
+	sigset_t mask;
+	unsigned int signals; /* termination signals seen (event-loop thread only) */
+	unsigned int boots;
 };
+
+/* State of one boot: everything here is created and destroyed per boot, so
+ * a guest reboot starts from scratch (fresh RAM, devices, kernel load). */
+struct boot {
+	struct session *s;
+	struct vm vm;
+	bool vm_up;
+	struct evloop *el;
+	struct board board;
+	bool board_up;
+	bool console_attached;
+	int sigfd;
+	struct timer *grace;
+};
+
+static void on_grace_expired(void *opaque)
+{
+	struct boot *b = opaque;
+	vm_request_stop(&b->vm, VM_STOP_SIGNAL, 0,
+			"the guest did not shut down within the grace period: stopped hard");
+}
 
 static void on_signal(void *opaque, uint32_t events)
 {
-	struct run_ctx *ctx = opaque;
+	struct boot *b = opaque;
 	struct signalfd_siginfo si;
 	(void)events;
-	while (read(ctx->sigfd, &si, sizeof(si)) == sizeof(si)) {
-		char d[64];
+	while (read(b->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		char d[96];
+		b->s->signals++;
+		/* First signal: ask the guest to shut down (ACPI power button),
+		 * then stop hard after the grace period. Second: stop now. */
+		if (b->s->signals == 1 && b->s->o->grace_s > 0 && board_power_button(&b->board)) {
+			log_info("%s: pressing the power button; stopping hard in %u s",
+				 strsignal((int)si.ssi_signo), b->s->o->grace_s);
+			timer_arm(b->grace,
+				  clock_now(clock_host()) + b->s->o->grace_s * 1000000000ULL);
+			continue;
+		}
 		snprintf(d, sizeof(d), "stopped by signal %s", strsignal((int)si.ssi_signo));
-		vm_request_stop(ctx->vm, VM_STOP_SIGNAL, (int)si.ssi_signo, d);
+		vm_request_stop(&b->vm, VM_STOP_SIGNAL, (int)si.ssi_signo, d);
 	}
 }
 
 static void on_console_quit(void *opaque)
 {
-	vm_request_stop(opaque, VM_STOP_SIGNAL, 0, "stopped from the console (Ctrl-A x)");
+	struct boot *b = opaque;
+	vm_request_stop(&b->vm, VM_STOP_SIGNAL, 0, "stopped from the console (Ctrl-A x)");
 }
 
-static int exit_code_for(struct vm *vm)
+static void boot_teardown(struct boot *b)
 {
-	switch (vm->stop_reason) {
-	case VM_STOP_POWEROFF:
-	case VM_STOP_SIGNAL:
-	case VM_STOP_RESET: /* until reboot exists, a guest reset ends the VM cleanly */
-		return HOSTEL_EXIT_OK;
-	case VM_STOP_PANIC:
-		return HOSTEL_EXIT_PANIC;
-	case VM_STOP_CPU_FAIL:
-		return HOSTEL_EXIT_CPU_FAILURE;
-	case VM_STOP_TIMEOUT:
-		return HOSTEL_EXIT_TIMEOUT;
-	case VM_STOP_DEBUG_EXIT:
-		return (vm->stop_status << 1) | 1;
-	case VM_STOP_HOST_ERR:
-	case VM_STOP_NONE:
-	default:
-		return HOSTEL_EXIT_HOST;
+	if (b->el)
+		evloop_stop(b->el);
+	if (b->console_attached)
+		console_detach(b->s->con);
+	b->console_attached = false;
+	if (b->grace)
+		evloop_timer_destroy(b->el, b->grace);
+	b->grace = NULL;
+	if (b->board_up)
+		board_destroy(&b->board);
+	b->board_up = false;
+	if (b->sigfd >= 0) {
+		if (b->el)
+			evloop_del(b->el, b->sigfd);
+		close(b->sigfd);
 	}
+	b->sigfd = -1;
+	if (b->el)
+		evloop_destroy(b->el);
+	b->el = NULL;
+	if (b->vm_up)
+		vm_destroy(&b->vm);
+	b->vm_up = false;
+}
+
+/*
+ * Boot the guest once and run it until it stops. Returns the stop reason,
+ * or VM_STOP_NONE with *code set when start-up failed.
+ */
+static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *code)
+{
+	const struct hostel_opts *o = s->o;
+	char why[512] = "";
+	const char *bwhy = NULL;
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	b->s = s;
+	b->sigfd = -1;
+	*code = HOSTEL_EXIT_HOST;
+
+	ret = vm_create(&b->vm, o->memory, o->cpus, why, sizeof(why));
+	if (ret) {
+		log_error("%s", why);
+		*code = ret == -ERANGE ? HOSTEL_EXIT_USAGE : HOSTEL_EXIT_HOST;
+		return VM_STOP_NONE;
+	}
+	b->vm_up = true;
+	struct e820_entry e820[BOOT_E820_MAX];
+	unsigned int ne = boot_e820_build(b->vm.low_size, b->vm.high_size, e820, BOOT_E820_MAX);
+	b->el = evloop_create();
+	if (!b->el) {
+		log_error("cannot create the event loop");
+		return VM_STOP_NONE;
+	}
+	struct board_config bcfg = {
+		.nr_cpus = o->cpus,
+		.debug_exit_port = o->debug_exit,
+	};
+	if (board_create(&b->board, &b->vm, b->el, console_sink(s->con), &bcfg, why, sizeof(why))) {
+		log_error("%s", why);
+		return VM_STOP_NONE;
+	}
+	b->board_up = true;
+	struct boot_config bc = {
+		.kernel = s->kf.data,
+		.kernel_len = s->kf.len,
+		.initrd = s->inf.data,
+		.initrd_len = s->inf.len,
+		.cmdline = s->cmdline,
+		.e820 = e820,
+		.nr_e820 = ne,
+		.rsdp_addr = b->board.rsdp_addr,
+	};
+	struct boot_entry be;
+	if (boot_load(&b->vm.gmem, &bc, &be, &bwhy)) {
+		log_error("cannot boot '%s': %s", s->kernel, bwhy);
+		*code = HOSTEL_EXIT_BAD_INPUT;
+		return VM_STOP_NONE;
+	}
+	if (vcpus_create(&b->vm, why, sizeof(why))) {
+		log_error("%s", why);
+		return VM_STOP_NONE;
+	}
+	ret = vcpu_setup_boot(&b->vm.vcpus[0], &be);
+	if (ret) {
+		log_error("cannot set the boot CPU's registers: %s", strerror(-ret));
+		return VM_STOP_NONE;
+	}
+	b->grace = evloop_timer_create(b->el, on_grace_expired, b);
+	b->sigfd = signalfd(-1, &s->mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (!b->grace || b->sigfd < 0 || evloop_add(b->el, b->sigfd, EPOLLIN, on_signal, b)) {
+		log_error("cannot watch signals: %s", strerror(errno));
+		return VM_STOP_NONE;
+	}
+	if (console_attach(s->con, b->el, b->board.uart, on_console_quit, b)) {
+		log_error("cannot start the console");
+		return VM_STOP_NONE;
+	}
+	b->console_attached = true;
+	if (evloop_start(b->el)) {
+		log_error("cannot start the event loop thread");
+		return VM_STOP_NONE;
+	}
+	log_debug("boot %u: %s with %llu MiB, %u vCPU(s), cmdline '%s'", s->boots + 1, s->kernel,
+		  (unsigned long long)(o->memory >> 20), o->cpus, s->cmdline);
+	if (vcpus_start(&b->vm)) {
+		log_error("cannot start vCPU threads");
+		vm_request_stop(&b->vm, VM_STOP_HOST_ERR, 0, "cannot start vCPU threads");
+	}
+	s->boots++;
+	enum vm_stop_reason r = vm_wait_stop(&b->vm);
+	vcpus_stop(&b->vm);
+	return r;
+}
+
+static void print_console_tail(struct session *s)
+{
+	char tail[4096];
+	if (console_tail(s->con, 10, tail, sizeof(tail)) == 0)
+		return;
+	fprintf(stderr, "hostel: last console lines:\r\n");
+	for (char *line = strtok(tail, "\n"); line; line = strtok(NULL, "\n"))
+		fprintf(stderr, "  | %s\r\n", line);
 }
 
 static int vmm_run(const struct hostel_opts *o)
 {
 	char why[512] = "";
 	char kpath[4096], ipath[4096];
-	const char *kernel = o->kernel, *initrd = o->initrd;
-	struct mapped_file kf = {0}, inf = {0};
+	const char *initrd = o->initrd;
 	struct bzimage_info bz;
 	const char *bwhy = NULL;
-	struct vm *vm = NULL;
-	struct evloop *el = NULL;
-	struct console *con = NULL;
-	struct board board;
-	bool board_up = false;
+	struct session s;
 	int code = HOSTEL_EXIT_HOST;
-	int sigfd = -1;
-	char *cmdline = NULL;
 
-	if (!kernel) {
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.kernel = o->kernel;
+	if (!s.kernel) {
 		if (default_guest(kpath, ipath, sizeof(kpath)))
 			return HOSTEL_EXIT_HOST;
-		kernel = kpath;
+		s.kernel = kpath;
 		if (!initrd)
 			initrd = ipath;
 	}
 
 	/* Inputs first: a bad file is reported before any KVM work. */
-	if (map_input("kernel", kernel, KERNEL_MAX, &kf, why, sizeof(why))) {
+	if (map_input("kernel", s.kernel, KERNEL_MAX, &s.kf, why, sizeof(why))) {
 		log_error("%s", why);
 		return HOSTEL_EXIT_BAD_INPUT;
 	}
-	if (bzimage_parse(kf.data, kf.len, &bz, &bwhy)) {
-		log_error("kernel '%s': %s", kernel, bwhy);
+	if (bzimage_parse(s.kf.data, s.kf.len, &bz, &bwhy)) {
+		log_error("kernel '%s': %s", s.kernel, bwhy);
 		code = HOSTEL_EXIT_BAD_INPUT;
 		goto out;
 	}
-	if (initrd && map_input("initrd", initrd, o->memory, &inf, why, sizeof(why))) {
+	if (initrd && map_input("initrd", initrd, o->memory, &s.inf, why, sizeof(why))) {
 		log_error("%s", why);
 		code = HOSTEL_EXIT_BAD_INPUT;
 		goto out;
 	}
-	size_t cl = (o->cmdline ? strlen(o->cmdline) : 0) + strlen(board_cmdline()) + 2;
-	cmdline = malloc(cl);
-	if (!cmdline)
+	const char *extra = board_cmdline();
+	size_t cl = (o->cmdline ? strlen(o->cmdline) : 0) + strlen(extra) + 2;
+	s.cmdline = malloc(cl);
+	if (!s.cmdline)
 		goto out;
 	if (o->auto_cmdline)
-		snprintf(cmdline, cl, "%s%s%s", o->cmdline ? o->cmdline : "", o->cmdline ? " " : "",
-			 board_cmdline());
+		snprintf(s.cmdline, cl, "%s%s%s", o->cmdline ? o->cmdline : "",
+			 o->cmdline ? " " : "", extra);
 	else
-		snprintf(cmdline, cl, "%s", o->cmdline ? o->cmdline : "");
+		snprintf(s.cmdline, cl, "%s", o->cmdline ? o->cmdline : "");
 
-	/* Signals: the event loop takes SIGINT/SIGTERM/SIGHUP through a
-	 * signalfd; every thread created from here on inherits the mask. */
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	/* Signals: each boot's event loop takes SIGINT/SIGTERM/SIGHUP through
+	 * a signalfd; every thread created from here on inherits the mask. */
+	sigemptyset(&s.mask);
+	sigaddset(&s.mask, SIGINT);
+	sigaddset(&s.mask, SIGTERM);
+	sigaddset(&s.mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &s.mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	vm = calloc(1, sizeof(*vm));
-	if (!vm)
-		goto out;
-	int ret = vm_create(vm, o->memory, o->cpus, why, sizeof(why));
-	if (ret) {
-		log_error("%s", why);
-		code = ret == -ERANGE ? HOSTEL_EXIT_USAGE : HOSTEL_EXIT_HOST;
-		free(vm);
-		vm = NULL;
-		goto out;
-	}
-	struct e820_entry e820[BOOT_E820_MAX];
-	unsigned int ne = boot_e820_build(vm->low_size, vm->high_size, e820, BOOT_E820_MAX);
-	struct boot_config bc = {
-		.kernel = kf.data,
-		.kernel_len = kf.len,
-		.initrd = inf.data,
-		.initrd_len = inf.len,
-		.cmdline = cmdline,
-		.e820 = e820,
-		.nr_e820 = ne,
-	};
-	struct boot_entry be;
-	if (boot_load(&vm->gmem, &bc, &be, &bwhy)) {
-		log_error("cannot boot '%s': %s", kernel, bwhy);
-		code = HOSTEL_EXIT_BAD_INPUT;
-		goto out;
-	}
-	unmap_input(&kf);
-	unmap_input(&inf);
-
-	el = evloop_create();
-	if (!el) {
-		log_error("cannot create the event loop");
-		goto out;
-	}
 	enum console_mode cm = o->console == CON_FILE	? CONSOLE_FILE
 			       : o->console == CON_NONE ? CONSOLE_NONE
 							: CONSOLE_STDIO;
-	con = console_create(cm, o->console_path, why, sizeof(why));
-	if (!con) {
+	s.con = console_create(cm, o->console_path, why, sizeof(why));
+	if (!s.con) {
 		log_error("%s", why);
-		goto out;
-	}
-	if (board_create(&board, vm, el, console_sink(con), why, sizeof(why))) {
-		log_error("%s", why);
-		goto out;
-	}
-	board_up = true;
-	if (vcpus_create(vm, why, sizeof(why))) {
-		log_error("%s", why);
-		goto out;
-	}
-	ret = vcpu_setup_boot(&vm->vcpus[0], &be);
-	if (ret) {
-		log_error("cannot set the boot CPU's registers: %s", strerror(-ret));
 		goto out;
 	}
 
-	sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	struct run_ctx ctx = {.vm = vm, .sigfd = sigfd};
-	if (sigfd < 0 || evloop_add(el, sigfd, EPOLLIN, on_signal, &ctx)) {
-		log_error("cannot watch signals: %s", strerror(errno));
-		goto out;
-	}
-	if (console_start(con, el, board.uart, on_console_quit, vm)) {
-		log_error("cannot start the console");
-		goto out;
-	}
-	if (evloop_start(el)) {
-		log_error("cannot start the event loop thread");
-		goto out;
-	}
-	log_debug("booting %s (protocol %u.%02u) with %llu MiB, %u vCPU(s), cmdline '%s'", kernel,
-		  bz.protocol >> 8, bz.protocol & 0xff, (unsigned long long)(o->memory >> 20),
-		  o->cpus, cmdline);
-	if (vcpus_start(vm)) {
-		log_error("cannot start vCPU threads");
-		vm_request_stop(vm, VM_STOP_HOST_ERR, 0, "vCPU threads");
-	}
-
-	vm_wait_stop(vm);
-	vcpus_stop(vm);
-	evloop_stop(el);
-	code = exit_code_for(vm);
-	switch (vm->stop_reason) {
-	case VM_STOP_CPU_FAIL:
-		log_error("guest CPU failure: %s", vm->stop_detail);
-		break;
-	case VM_STOP_HOST_ERR:
-		log_error("%s", vm->stop_detail);
-		break;
-	default:
-		log_info("%s", vm->stop_detail);
-		break;
+	for (;;) {
+		struct boot *b = calloc(1, sizeof(*b));
+		if (!b) {
+			log_error("out of memory");
+			break;
+		}
+		enum vm_stop_reason r = boot_once(&s, b, &code);
+		bool again = false;
+		switch (r) {
+		case VM_STOP_NONE:
+			break; /* start-up failed; code says why */
+		case VM_STOP_POWEROFF:
+		case VM_STOP_SIGNAL:
+			code = HOSTEL_EXIT_OK;
+			log_info("%s", b->vm.stop_detail);
+			break;
+		case VM_STOP_RESET:
+			if (o->no_reboot) {
+				code = HOSTEL_EXIT_REBOOT;
+				log_info("the guest rebooted (--no-reboot): exiting");
+			} else if (s.signals) {
+				code = HOSTEL_EXIT_OK; /* asked to stop: do not come back */
+			} else {
+				log_info("the guest rebooted: starting it again");
+				again = true;
+			}
+			break;
+		case VM_STOP_PANIC:
+			code = HOSTEL_EXIT_PANIC;
+			log_error("the guest kernel panicked");
+			print_console_tail(&s);
+			break;
+		case VM_STOP_CPU_FAIL:
+			code = HOSTEL_EXIT_CPU_FAILURE;
+			log_error("guest CPU failure: %s", b->vm.stop_detail);
+			break;
+		case VM_STOP_DEBUG_EXIT:
+			code = ((b->vm.stop_status << 1) | 1) & 0xff;
+			log_info("debug-exit: the guest wrote 0x%x", b->vm.stop_status);
+			break;
+		case VM_STOP_TIMEOUT:
+			code = HOSTEL_EXIT_TIMEOUT;
+			break;
+		case VM_STOP_HOST_ERR:
+		default:
+			code = HOSTEL_EXIT_HOST;
+			log_error("%s", b->vm.stop_detail);
+			break;
+		}
+		boot_teardown(b);
+		free(b);
+		if (!again)
+			break;
 	}
 out:
-	if (el)
-		evloop_stop(el);
-	if (board_up)
-		board_destroy(&board);
-	if (con)
-		console_destroy(con);
-	if (sigfd >= 0)
-		close(sigfd);
-	if (el)
-		evloop_destroy(el);
-	if (vm) {
-		vm_destroy(vm);
-		free(vm);
-	}
-	unmap_input(&kf);
-	unmap_input(&inf);
-	free(cmdline);
+	if (s.con)
+		console_destroy(s.con);
+	unmap_input(&s.kf);
+	unmap_input(&s.inf);
+	free(s.cmdline);
 	return code;
 }
 
