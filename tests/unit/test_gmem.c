@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for src/mem/gmem.c: whole-range translation of guest addresses. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include "hostel/gmem.h"
+
+/* Two regions with a hole, as below and above a PCI hole: [0, 64K) and [1M, 1M+64K). */
+#define LO_SIZE 0x10000ULL
+#define HI_GPA	0x100000ULL
+#define HI_SIZE 0x10000ULL
+
+static uint8_t lo[LO_SIZE], hi[HI_SIZE];
+
+static void setup_two(struct gmem *gm)
+{
+	memset(gm, 0, sizeof(*gm));
+	assert_int_equal(gmem_add(gm, 0, LO_SIZE, lo), 0);
+	assert_int_equal(gmem_add(gm, HI_GPA, HI_SIZE, hi), 0);
+}
+
+static void test_translate_inside(void **state)
+{
+	struct gmem gm;
+
+	(void)state;
+	setup_two(&gm);
+	assert_ptr_equal(gmem_ptr(&gm, 0, 1), lo);
+	assert_ptr_equal(gmem_ptr(&gm, 0, LO_SIZE), lo);
+	assert_ptr_equal(gmem_ptr(&gm, LO_SIZE - 1, 1), lo + LO_SIZE - 1);
+	assert_ptr_equal(gmem_ptr(&gm, HI_GPA, HI_SIZE), hi);
+	assert_ptr_equal(gmem_ptr(&gm, HI_GPA + 0x1234, 0x100), hi + 0x1234);
+	assert_ptr_equal(gmem_ptr(&gm, HI_GPA + HI_SIZE - 8, 8), hi + HI_SIZE - 8);
+	assert_int_equal(gmem_total(&gm), LO_SIZE + HI_SIZE);
+}
+
+static void test_straddle_region_end(void **state)
+{
+	struct gmem gm;
+
+	(void)state;
+	setup_two(&gm);
+	/* One byte too long, at either region's end. */
+	assert_null(gmem_ptr(&gm, 0, LO_SIZE + 1));
+	assert_null(gmem_ptr(&gm, LO_SIZE - 1, 2));
+	assert_null(gmem_ptr(&gm, HI_GPA + HI_SIZE - 8, 9));
+	/* Spanning the hole from the low region into the high one. */
+	assert_null(gmem_ptr(&gm, LO_SIZE - 0x10, HI_GPA - LO_SIZE + 0x20));
+	/* Starting in the hole and running into RAM. */
+	assert_null(gmem_ptr(&gm, HI_GPA - 1, 2));
+}
+
+static void test_holes(void **state)
+{
+	struct gmem gm;
+
+	(void)state;
+	setup_two(&gm);
+	assert_null(gmem_ptr(&gm, LO_SIZE, 1));
+	assert_null(gmem_ptr(&gm, (LO_SIZE + HI_GPA) / 2, 1));
+	assert_null(gmem_ptr(&gm, HI_GPA - 1, 1));
+	assert_null(gmem_ptr(&gm, HI_GPA + HI_SIZE, 1));
+	assert_null(gmem_ptr(&gm, UINT64_MAX, 1));
+}
+
+static void test_wrap_past_2_64(void **state)
+{
+	struct gmem gm;
+
+	(void)state;
+	setup_two(&gm);
+	/* gpa + len wraps to a small number that looks in range. */
+	assert_null(gmem_ptr(&gm, 0x10, UINT64_MAX));
+	assert_null(gmem_ptr(&gm, HI_GPA + 1, UINT64_MAX - HI_GPA));
+	assert_null(gmem_ptr(&gm, HI_GPA, UINT64_MAX));
+	assert_null(gmem_ptr(&gm, UINT64_MAX, 2));
+	assert_null(gmem_ptr(&gm, UINT64_MAX - 0xf, 0x20));
+
+	/* A region at the very top of a smaller space still refuses wraps. */
+	static uint8_t top[0x1000];
+	memset(&gm, 0, sizeof(gm));
+	assert_int_equal(gmem_add(&gm, UINT64_MAX - 0x1fff, sizeof(top), top), 0);
+	assert_ptr_equal(gmem_ptr(&gm, UINT64_MAX - 0x1fff, 0x1000), top);
+	assert_null(gmem_ptr(&gm, UINT64_MAX - 0x1000, 0x10));
+	assert_null(gmem_ptr(&gm, UINT64_MAX - 0x1001, UINT64_MAX));
+}
+
+static void test_len_zero(void **state)
+{
+	struct gmem gm;
+
+	(void)state;
+	setup_two(&gm);
+	/* An empty range inside RAM, or at a region's end, is valid. */
+	assert_ptr_equal(gmem_ptr(&gm, 0x10, 0), lo + 0x10);
+	assert_ptr_equal(gmem_ptr(&gm, LO_SIZE, 0), lo + LO_SIZE);
+	assert_ptr_equal(gmem_ptr(&gm, HI_GPA + HI_SIZE, 0), hi + HI_SIZE);
+	/* In a hole it is not. */
+	assert_null(gmem_ptr(&gm, LO_SIZE + 1, 0));
+	assert_null(gmem_ptr(&gm, UINT64_MAX, 0));
+}
+
+static void test_add_rejects(void **state)
+{
+	struct gmem gm;
+	static uint8_t buf[0x1000];
+
+	(void)state;
+	setup_two(&gm);
+	assert_int_equal(gmem_add(&gm, 0x20000, 0, buf), -EINVAL);
+	assert_int_equal(gmem_add(&gm, 0x20000, 0x1000, NULL), -EINVAL);
+	assert_int_equal(gmem_add(&gm, UINT64_MAX - 0xff, 0x1000, buf), -EINVAL);
+	/* Overlaps: identical, head, tail, containing, contained. */
+	assert_int_equal(gmem_add(&gm, 0, LO_SIZE, buf), -EINVAL);
+	assert_int_equal(gmem_add(&gm, LO_SIZE - 1, 0x1000, buf), -EINVAL);
+	assert_int_equal(gmem_add(&gm, HI_GPA - 0xfff, 0x1000, buf), -EINVAL);
+	assert_int_equal(gmem_add(&gm, LO_SIZE - 1, HI_GPA, buf), -EINVAL);
+	assert_int_equal(gmem_add(&gm, HI_GPA + 0x10, 0x10, buf), -EINVAL);
+	assert_int_equal(gm.nr, 2);
+	/* Touching both neighbours, filling the hole exactly, is fine. */
+	assert_int_equal(gmem_add(&gm, LO_SIZE, HI_GPA - LO_SIZE, buf), 0);
+	assert_int_equal(gm.nr, 3);
+	/* Even then, a range never crosses from one region into the next. */
+	assert_null(gmem_ptr(&gm, LO_SIZE - 1, 2));
+	assert_ptr_equal(gmem_ptr(&gm, LO_SIZE, 1), buf);
+}
+
+static void test_too_many_regions(void **state)
+{
+	struct gmem gm;
+	static uint8_t buf[GMEM_MAX_REGIONS + 1][0x100];
+
+	(void)state;
+	memset(&gm, 0, sizeof(gm));
+	for (unsigned int i = 0; i < GMEM_MAX_REGIONS; i++)
+		assert_int_equal(gmem_add(&gm, i * 0x1000ULL, 0x100, buf[i]), 0);
+	assert_int_equal(gmem_add(&gm, 0x100000, 0x100, buf[GMEM_MAX_REGIONS]), -ENOSPC);
+	assert_int_equal(gm.nr, GMEM_MAX_REGIONS);
+	for (unsigned int i = 0; i < GMEM_MAX_REGIONS; i++)
+		assert_ptr_equal(gmem_ptr(&gm, i * 0x1000ULL + 0xff, 1), &buf[i][0xff]);
+	assert_int_equal(gmem_total(&gm), GMEM_MAX_REGIONS * 0x100ULL);
+}
+
+static void test_copy_helpers(void **state)
+{
+	struct gmem gm;
+	uint8_t out[16], in[16];
+
+	(void)state;
+	setup_two(&gm);
+	for (unsigned i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 3 + 1);
+	assert_int_equal(gmem_write(&gm, HI_GPA + 0x40, in, sizeof(in)), 0);
+	assert_memory_equal(hi + 0x40, in, sizeof(in));
+	assert_int_equal(gmem_read(&gm, HI_GPA + 0x40, out, sizeof(out)), 0);
+	assert_memory_equal(out, in, sizeof(in));
+
+	/* Straddling the end: nothing is copied at all. */
+	memset(out, 0x5a, sizeof(out));
+	memset(lo + LO_SIZE - 8, 0, 8);
+	assert_int_equal(gmem_read(&gm, LO_SIZE - 8, out, sizeof(out)), -EFAULT);
+	assert_int_equal(out[0], 0x5a);
+	assert_int_equal(gmem_write(&gm, LO_SIZE - 8, in, sizeof(in)), -EFAULT);
+	for (unsigned i = 0; i < 8; i++)
+		assert_int_equal(lo[LO_SIZE - 8 + i], 0);
+	assert_int_equal(gmem_read(&gm, UINT64_MAX - 4, out, sizeof(out)), -EFAULT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_translate_inside),
+		cmocka_unit_test(test_straddle_region_end),
+		cmocka_unit_test(test_holes),
+		cmocka_unit_test(test_wrap_past_2_64),
+		cmocka_unit_test(test_len_zero),
+		cmocka_unit_test(test_add_rejects),
+		cmocka_unit_test(test_too_many_regions),
+		cmocka_unit_test(test_copy_helpers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
