@@ -156,6 +156,9 @@ static void fatal_signal(int sig)
 struct session {
 	const struct hostel_opts *o;
 	const char *kernel;
+	const char *initrd;
+	/* Mapped only while a boot loads them, so hostel's resident memory
+	 * does not carry the kernel and initrd while the guest runs. */
 	struct mapped_file kf, inf;
 	char *cmdline;
 	struct console *con;
@@ -240,6 +243,25 @@ static void boot_teardown(struct boot *b)
 	b->vm_up = false;
 }
 
+static int map_inputs(struct session *s, char *why, size_t whylen)
+{
+	const char *bwhy;
+	struct bzimage_info bz;
+
+	if (map_input("kernel", s->kernel, KERNEL_MAX, &s->kf, why, whylen))
+		return -EINVAL;
+	if (bzimage_parse(s->kf.data, s->kf.len, &bz, &bwhy)) {
+		snprintf(why, whylen, "kernel '%s': %s", s->kernel, bwhy);
+		unmap_input(&s->kf);
+		return -EINVAL;
+	}
+	if (s->initrd && map_input("initrd", s->initrd, s->o->memory, &s->inf, why, whylen)) {
+		unmap_input(&s->kf);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /*
  * Boot the guest once and run it until it stops. Returns the stop reason,
  * or VM_STOP_NONE with *code set when start-up failed.
@@ -263,6 +285,12 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		return VM_STOP_NONE;
 	}
 	b->vm_up = true;
+	/* A fresh load from the files at every boot, as a PC's firmware does. */
+	if (map_inputs(s, why, sizeof(why))) {
+		log_error("%s", why);
+		*code = HOSTEL_EXIT_BAD_INPUT;
+		return VM_STOP_NONE;
+	}
 	struct e820_entry e820[BOOT_E820_MAX];
 	unsigned int ne = boot_e820_build(b->vm.low_size, b->vm.high_size, e820, BOOT_E820_MAX);
 	b->el = evloop_create();
@@ -290,7 +318,10 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		.rsdp_addr = b->board.rsdp_addr,
 	};
 	struct boot_entry be;
-	if (boot_load(&b->vm.gmem, &bc, &be, &bwhy)) {
+	ret = boot_load(&b->vm.gmem, &bc, &be, &bwhy);
+	unmap_input(&s->kf);
+	unmap_input(&s->inf);
+	if (ret) {
 		log_error("cannot boot '%s': %s", s->kernel, bwhy);
 		*code = HOSTEL_EXIT_BAD_INPUT;
 		return VM_STOP_NONE;
@@ -345,38 +376,28 @@ static int vmm_run(const struct hostel_opts *o)
 {
 	char why[512] = "";
 	char kpath[4096], ipath[4096];
-	const char *initrd = o->initrd;
-	struct bzimage_info bz;
-	const char *bwhy = NULL;
 	struct session s;
 	int code = HOSTEL_EXIT_HOST;
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
 	s.kernel = o->kernel;
+	s.initrd = o->initrd;
 	if (!s.kernel) {
 		if (default_guest(kpath, ipath, sizeof(kpath)))
 			return HOSTEL_EXIT_HOST;
 		s.kernel = kpath;
-		if (!initrd)
-			initrd = ipath;
+		if (!s.initrd)
+			s.initrd = ipath;
 	}
 
 	/* Inputs first: a bad file is reported before any KVM work. */
-	if (map_input("kernel", s.kernel, KERNEL_MAX, &s.kf, why, sizeof(why))) {
+	if (map_inputs(&s, why, sizeof(why))) {
 		log_error("%s", why);
 		return HOSTEL_EXIT_BAD_INPUT;
 	}
-	if (bzimage_parse(s.kf.data, s.kf.len, &bz, &bwhy)) {
-		log_error("kernel '%s': %s", s.kernel, bwhy);
-		code = HOSTEL_EXIT_BAD_INPUT;
-		goto out;
-	}
-	if (initrd && map_input("initrd", initrd, o->memory, &s.inf, why, sizeof(why))) {
-		log_error("%s", why);
-		code = HOSTEL_EXIT_BAD_INPUT;
-		goto out;
-	}
+	unmap_input(&s.kf);
+	unmap_input(&s.inf);
 	const char *extra = board_cmdline();
 	size_t cl = (o->cmdline ? strlen(o->cmdline) : 0) + strlen(extra) + 2;
 	s.cmdline = malloc(cl);
