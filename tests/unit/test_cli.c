@@ -73,8 +73,20 @@ static void test_run_options(void **state)
 	assert_false(o.auto_cmdline);
 	assert_int_equal(o.console, CON_STDIO);
 
+	assert_int_equal(
+		parse(&o, err, "run", "--no-reboot", "--debug-exit", "--shutdown-grace", "5", NULL),
+		0);
+	assert_true(o.no_reboot);
+	assert_int_equal(o.debug_exit, 0x501);
+	assert_int_equal(o.grace_s, 5);
+	assert_int_equal(parse(&o, err, "run", "--debug-exit=0xf4", NULL), 0);
+	assert_int_equal(o.debug_exit, 0xf4);
+
 	assert_int_equal(parse(&o, err, "run", NULL), 0);
 	assert_null(o.kernel);
+	assert_false(o.no_reboot);
+	assert_int_equal(o.debug_exit, 0);
+	assert_int_equal(o.grace_s, 30);
 	assert_true(o.memory == 512ULL << 20);
 	assert_int_equal(o.cpus, 1);
 }
@@ -120,6 +132,10 @@ static void test_rejects(void **state)
 	expect_usage("--console 'serial'", "run", "--console", "serial", NULL);
 	expect_usage("--console 'file:'", "run", "--console", "file:", NULL);
 	expect_usage("unexpected argument 'extra'", "run", "extra", NULL);
+	expect_usage("--debug-exit 'zero'", "run", "--debug-exit=zero", NULL);
+	expect_usage("--debug-exit '0x10000'", "run", "--debug-exit=0x10000", NULL);
+	expect_usage("--shutdown-grace '-1'", "run", "--shutdown-grace", "-1", NULL);
+	expect_usage("--no-reboot given more than once", "run", "--no-reboot", "--no-reboot", NULL);
 }
 
 static void test_help_version(void **state)
