@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests for devices/i8042: the controller, keyboard, mouse and translation. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -867,6 +868,51 @@ static void test_on_bus(void **state)
 	assert_true(status(f) & STR_OBF);
 }
 
+struct feeder {
+	struct i8042 *k;
+	unsigned int n;
+	bool done; /* accessed atomically */
+};
+
+static void *feed(void *opaque)
+{
+	struct feeder *fd = opaque;
+	for (unsigned int i = 0; i < fd->n; i++) {
+		uint8_t v = (uint8_t)(0x01 + i % 0x7f); /* never 0xF0 */
+		i8042_kbd_bytes(fd->k, &v, 1);
+	}
+	__atomic_store_n(&fd->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Host input on one thread while the guest reads on another: every byte is
+ * either read exactly once or counted as dropped, and the lines end low.
+ */
+static void test_threads(void **state)
+{
+	struct fx *f = *state;
+	struct feeder fd = {.k = f->k, .n = 20000};
+	pthread_t t;
+	unsigned int got = 0;
+
+	write_ctr(f, CTR_SYS | CTR_KBDINT);
+	assert_int_equal(pthread_create(&t, NULL, feed, &fd), 0);
+	for (;;) {
+		bool done = __atomic_load_n(&fd.done, __ATOMIC_ACQUIRE);
+		if (status(f) & STR_OBF) {
+			(void)in(f, 0x60);
+			got++;
+		} else if (done) {
+			break;
+		}
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(got + stats(f).kbd_dropped, fd.n);
+	assert_false(status(f) & STR_OBF);
+	assert_false(f->irq1.level);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -895,6 +941,7 @@ int main(void)
 		T(test_kbd_aux_alternate),
 		T(test_device_reset),
 		T(test_on_bus),
+		T(test_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
