@@ -3,6 +3,7 @@
 #ifndef HOSTEL_UART_H
 #define HOSTEL_UART_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "hostel/chardev.h"
@@ -18,6 +19,18 @@ struct uart_stats {
 	uint64_t tx_bytes;   /* bytes the guest transmitted (to the sink) */
 	uint64_t rx_bytes;   /* bytes delivered into the RX FIFO */
 	uint64_t rx_overrun; /* bytes refused because the RX FIFO was full */
+	uint64_t odd_access; /* accesses with len != 1 or offset >= 8 */
+};
+
+/*
+ * A side-effect-free view of the registers, for tests, fuzz targets and
+ * debugging (reading IIR/LSR/MSR/RBR through the bus has side effects).
+ */
+struct uart_state {
+	uint8_t ier, iir, fcr, lcr, mcr, lsr, msr, scr;
+	uint16_t divisor;  /* DLM:DLL */
+	unsigned rx_count; /* bytes waiting in the RX FIFO (<= UART_FIFO_SIZE) */
+	bool irq_level;	   /* level last driven on the interrupt line */
 };
 
 /*
@@ -30,10 +43,20 @@ struct uart *uart_create(struct irq_line *irq, struct byte_sink *out) __must_che
 void uart_destroy(struct uart *u);
 struct dev *uart_dev(struct uart *u);
 
-/* Host -> guest. Queues up to the free RX FIFO space; returns bytes taken. */
+/*
+ * Host -> guest. Queues up to the free RX FIFO space; returns bytes taken.
+ * Bytes beyond the room are refused and counted in rx_overrun, so a caller
+ * that keeps them for later should ask uart_rx_room() first. In loopback
+ * mode the receiver input is disconnected (PC16550D, MCR bit 4): nothing is
+ * taken and nothing is counted.
+ */
 size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len);
-/* Free bytes in the RX FIFO right now. */
+/*
+ * Free bytes in the RX FIFO right now: up to UART_FIFO_SIZE with the FIFOs on,
+ * 1 in 16450 mode (FCR bit 0 clear, as after reset), 0 in loopback mode.
+ */
 size_t uart_rx_room(struct uart *u);
 void uart_get_stats(struct uart *u, struct uart_stats *st);
+void uart_snapshot(struct uart *u, struct uart_state *st);
 
 #endif
