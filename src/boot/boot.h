@@ -20,7 +20,11 @@
 #define BOOT_CMDLINE_MAX    0x10000ULL /* bytes reserved at BOOT_CMDLINE_ADDR */
 #define BOOT_STACK_TOP	    0x8ff0ULL
 #define BOOT_KERNEL_ADDR    0x100000ULL
-#define BOOT_MIN_PROTOCOL   0x0206 /* cmdline_size, initrd_addr_max: older is refused */
+#define BOOT_MIN_PROTOCOL   0x0206	   /* cmdline_size, initrd_addr_max: older is refused */
+#define BOOT_MAX_IMAGE	    (256ULL << 20) /* larger kernel files are refused with -E2BIG */
+#define BOOT_LOW_RAM_MAX    (3ULL << 30)   /* RAM below the 32-bit PCI/MMIO hole */
+#define BOOT_HIGH_RAM_ADDR  (4ULL << 30)   /* the rest of RAM starts here */
+#define BOOT_GDT_ENTRIES    4		   /* null, null, 0x10 code, 0x18 data */
 
 #define E820_RAM      1
 #define E820_RESERVED 2
@@ -47,14 +51,17 @@ struct bzimage_info {
 	uint64_t pref_address;
 	uint8_t relocatable;
 	uint16_t xloadflags;
-	char version[64]; /* kernel_version string, if present, else "" */
+	uint32_t header_end; /* file offset just past the setup header (0x202 + byte at 0x201) */
+	char version[64]; /* kernel_version string, if present, else "" (non-printables as '?') */
 };
 
 /*
  * Validate a bzImage in memory. On failure returns -EINVAL (or -E2BIG) and
- * sets *why to a static string naming the problem ("file is empty",
+ * sets *why to a sentence naming the problem ("file is empty",
  * "no 'HdrS' signature: not a bzImage", "boot protocol 2.04 is too old
  * (need 2.06 or newer)", "truncated: header says N bytes, file has M", ...).
+ * Messages that carry numbers live in a thread-local buffer: *why stays
+ * valid until the next bzimage_parse() or boot_load() on the same thread.
  */
 int bzimage_parse(const void *img, size_t len, struct bzimage_info *out,
 		  const char **why) __must_check;
@@ -87,6 +94,11 @@ struct boot_entry {
  * end of the RAM region holding it) and page aligned. Fails with a reason in
  * *why when anything does not fit: kernel larger than RAM, initrd too large,
  * command line longer than cmdline_size, memory below the kernel's init_size.
+ * Every check happens before the first guest byte is written, so a failure
+ * leaves guest memory untouched. Errors: -EINVAL (bad image or config),
+ * -E2BIG (image, command line or e820 map too large), -ENOMEM (does not fit
+ * in RAM), -EFAULT (a range the e820 map calls RAM is not in @gm).
+ * *why as for bzimage_parse().
  */
 int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry *out,
 	      const char **why) __must_check;
@@ -96,8 +108,19 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
  * 4 GiB: low RAM [0, 0x9fc00), reserved EBDA/BIOS areas [0x9fc00, 0x100000),
  * RAM [1 MiB, low_end), and RAM above 4 GiB for the rest. Returns the number
  * of entries written (at most @max).
+ * @low_ram is low_end (RAM mapped from address 0; values above
+ * BOOT_LOW_RAM_MAX are clamped to it), @high_ram the bytes mapped at
+ * BOOT_HIGH_RAM_ADDR (0: none). Low RAM below 1 MiB yields only the
+ * conventional-memory entries it covers.
  */
 unsigned int boot_e820_build(uint64_t low_ram, uint64_t high_ram, struct e820_entry *e,
 			     unsigned int max);
+
+/*
+ * Split @ram_size bytes into the part below the hole (at most
+ * BOOT_LOW_RAM_MAX) and the part mapped at BOOT_HIGH_RAM_ADDR, as
+ * boot_e820_build() expects them.
+ */
+void boot_ram_split(uint64_t ram_size, uint64_t *low_ram, uint64_t *high_ram);
 
 #endif
