@@ -5,7 +5,12 @@
 #include "board.h"
 #include "evloop.h"
 #include "hostel/log.h"
+#include "acpi_pm/pm.h"
+#include "boot/acpi.h"
+#include "debugexit/debugexit.h"
 #include "i8042/i8042.h"
+#include "pvpanic/pvpanic.h"
+#include "sysctl/sysctl.h"
 #include "pit/pit.h"
 #include "rtc/rtc.h"
 #include "serial/uart.h"
@@ -26,16 +31,56 @@ static const struct dev_ops ignore_ops = {
 	.write = ignore_write,
 };
 
+#define ACPI_TABLES_BASE 0xe0000ULL
+#define ACPI_TABLES_SIZE 0x20000ULL
+#define PM1A_EVT_PORT	 0x600
+#define PM1A_CNT_PORT	 0x604
+#define PM_TMR_PORT	 0x608
+#define SCI_IRQ		 9
+
 static void kbd_reset(void *opaque)
 {
 	struct board *b = opaque;
 	vm_request_stop(b->vm, VM_STOP_RESET, 0, "guest reset through the i8042");
 }
 
+static void sysctl_reset_cb(void *opaque)
+{
+	struct board *b = opaque;
+	vm_request_stop(b->vm, VM_STOP_RESET, 0, "guest reset through the reset control register");
+}
+
+static void pm_sleep(void *opaque, unsigned slp_typ)
+{
+	struct board *b = opaque;
+	if (slp_typ == ACPI_S5_SLP_TYP) {
+		vm_request_stop(b->vm, VM_STOP_POWEROFF, 0, "the guest powered off");
+		return;
+	}
+	/* No other sleep state exists here: wake at once so the guest's
+	 * wait for WAK_STS ends. */
+	log_ratelimited(LOG_INFO, "guest asked for sleep type %u: not supported, waking", slp_typ);
+	acpi_pm_wake(b->pm);
+}
+
+static void guest_panicked(void *opaque)
+{
+	struct board *b = opaque;
+	vm_request_stop(b->vm, VM_STOP_PANIC, 0, "the guest kernel panicked (pvpanic)");
+}
+
+static void debug_exit(void *opaque, uint32_t value)
+{
+	struct board *b = opaque;
+	char d[64];
+	snprintf(d, sizeof(d), "the guest wrote 0x%x to the debug-exit port", value);
+	vm_request_stop(b->vm, VM_STOP_DEBUG_EXIT, (int)(value & 0x7fffffff), d);
+}
+
 const char *board_cmdline(void)
 {
-	/* COM1 is the console; a reset goes through the keyboard controller. */
-	return "console=ttyS0 reboot=k";
+	/* COM1 is the console. Reset and power-off come from ACPI. */
+	return "console=ttyS0";
 }
 
 static void set_cmos_memory(struct rtc *rtc, struct vm *vm)
@@ -75,9 +120,33 @@ int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_
 	b->pit = pit_create(&b->irq[0].line, clock_host(), b->pit_timer);
 	b->rtc = rtc_create(&b->irq[8].line, clock_host(), b->rtc_timer);
 	b->kbd = i8042_create(&b->irq[1].line, &b->irq[12].line, kbd_reset, b);
-	if (!b->pit || !b->rtc || !b->kbd)
+	b->pm = acpi_pm_create(&b->irq[SCI_IRQ].line, clock_host(), pm_sleep, b);
+	b->pvpanic = pvpanic_create(guest_panicked, NULL, b);
+	b->sysctl = sysctl_create(sysctl_reset_cb, b);
+	if (!b->pit || !b->rtc || !b->kbd || !b->pm || !b->pvpanic || !b->sysctl)
 		goto fail;
+	if (cfg->debug_exit_port) {
+		b->debugexit = debugexit_create(DEBUGEXIT_MAX_LEN, debug_exit, b);
+		if (!b->debugexit)
+			goto fail;
+	}
 	set_cmos_memory(b->rtc, vm);
+
+	struct acpi_config acfg;
+	acpi_config_pc_default(&acfg, cfg->nr_cpus);
+	acfg.pm1a_evt_port = PM1A_EVT_PORT;
+	acfg.pm1a_cnt_port = PM1A_CNT_PORT;
+	acfg.pm_tmr_port = PM_TMR_PORT;
+	acfg.sci_irq = SCI_IRQ;
+	acfg.reset_port = 0xcf9;
+	acfg.reset_value = 0x06; /* RST_CPU | SYS_RST */
+	acfg.pvpanic = true;
+	acfg.pvpanic_port = PVPANIC_PORT;
+	ret = acpi_build(&vm->gmem, ACPI_TABLES_BASE, ACPI_TABLES_SIZE, &acfg, &b->rsdp_addr);
+	if (ret) {
+		snprintf(why, whylen, "board: cannot build the ACPI tables: %s", strerror(-ret));
+		goto fail_quiet;
+	}
 
 	struct {
 		uint64_t base, len;
@@ -91,8 +160,18 @@ int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_
 		{0x70, 2, rtc_dev(b->rtc)},
 		{0x80, 1, &b->ignore},
 		{0xed, 1, &b->ignore},
+		{0x92, 1, sysctl_port_a_dev(b->sysctl)},
+		{0xcf9, 1, sysctl_rst_cnt_dev(b->sysctl)},
+		{PVPANIC_PORT, PVPANIC_LEN, pvpanic_dev(b->pvpanic)},
+		{PM1A_EVT_PORT, ACPI_PM1_EVT_LEN, acpi_pm_evt_dev(b->pm)},
+		{PM1A_CNT_PORT, ACPI_PM1_CNT_LEN, acpi_pm_cnt_dev(b->pm)},
+		{PM_TMR_PORT, ACPI_PM_TMR_LEN, acpi_pm_tmr_dev(b->pm)},
+		{cfg->debug_exit_port, DEBUGEXIT_MAX_LEN,
+		 b->debugexit ? debugexit_dev(b->debugexit) : NULL},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+		if (!map[i].dev)
+			continue;
 		ret = bus_add(&vm->pio, map[i].base, map[i].len, map[i].dev);
 		if (ret) {
 			snprintf(why, whylen, "board: cannot place %s at port 0x%llx: %s",
@@ -111,13 +190,20 @@ fail_quiet:
 
 void board_destroy(struct board *b)
 {
-	/* Timers first: their callbacks touch the devices. The event loop is
-	 * stopped by now, so no callback is running. */
-	if (b->pit_timer)
-		evloop_timer_destroy(b->el, b->pit_timer);
-	if (b->rtc_timer)
-		evloop_timer_destroy(b->el, b->rtc_timer);
-	b->pit_timer = b->rtc_timer = NULL;
+	/* Devices first: they cancel their timers as they go. The event loop
+	 * is stopped by now, so no timer callback is running. */
+	if (b->debugexit)
+		debugexit_destroy(b->debugexit);
+	if (b->sysctl)
+		sysctl_destroy(b->sysctl);
+	if (b->pvpanic)
+		pvpanic_destroy(b->pvpanic);
+	if (b->pm)
+		acpi_pm_destroy(b->pm);
+	b->debugexit = NULL;
+	b->sysctl = NULL;
+	b->pvpanic = NULL;
+	b->pm = NULL;
 	if (b->kbd)
 		i8042_destroy(b->kbd);
 	if (b->rtc)
@@ -130,9 +216,17 @@ void board_destroy(struct board *b)
 	b->rtc = NULL;
 	b->pit = NULL;
 	b->uart = NULL;
+	if (b->pit_timer)
+		evloop_timer_destroy(b->el, b->pit_timer);
+	if (b->rtc_timer)
+		evloop_timer_destroy(b->el, b->rtc_timer);
+	b->pit_timer = b->rtc_timer = NULL;
 }
 
 bool board_power_button(struct board *b)
 {
-	return false;
+	if (!b->pm)
+		return false;
+	acpi_pm_power_button(b->pm);
+	return true;
 }

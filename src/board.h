@@ -9,6 +9,13 @@
  *   port 0x60, 0x64   i8042                  IRQ 1, 12
  *   port 0x70-0x71    CMOS RTC               IRQ 8
  *   port 0x80, 0xed   POST / io-delay: ignored quietly
+ *   port 0x92, 0xcf9  system control A / reset control: guest reset
+ *   port 0x505        pvpanic                 (guest panic -> exit 83)
+ *   port 0x501-0x504  isa-debug-exit, with --debug-exit (port is settable)
+ *   port 0x600-0x603  ACPI PM1a event block   SCI = IRQ 9 (level)
+ *   port 0x604-0x605  ACPI PM1a control block (S5 -> power-off)
+ *   port 0x608-0x60b  ACPI PM timer
+ *   0xe0000-0xfffff   ACPI tables (RSDP found by scanning or the zero page)
  *   PIC, IOAPIC, LAPIC: KVM's in-kernel irqchip
  */
 #ifndef HOSTEL_BOARD_H
@@ -39,6 +46,10 @@ struct board {
 	struct i8042 *kbd;
 	struct timer *pit_timer;
 	struct timer *rtc_timer;
+	struct acpi_pm *pm;
+	struct pvpanic *pvpanic;
+	struct debugexit *debugexit;
+	struct sysctl *sysctl;
 	struct dev ignore;
 	uint64_t rsdp_addr; /* ACPI RSDP, 0 if none */
 };
