@@ -39,3 +39,36 @@ guest_run() {
 # The guest's ready line and the status its command returned.
 expect_ready() { grep -q '^hostel-guest: ready uptime=' "$1" || { tail -30 "$1"; cat "$1.err"; fail "no ready line in $1"; }; }
 guest_status() { sed -n 's/^hostel-guest: exit-status=\([0-9]*\).*/\1/p' "$1" | tr -d '\r' | tail -1; }
+
+# Console sessions: hostel with its stdin on a fifo, so a test can type.
+# session_start OUT [hostel run options...] -> $SPID; fd 3 writes stdin.
+session_start() {
+	local out=$1
+	shift
+	rm -f "$TMP/in"
+	mkfifo "$TMP/in"
+	timeout -k 10 "$GUEST_BOUND" "$HOSTEL" run "$@" <"$TMP/in" >"$out" 2>"$out.err" &
+	SPID=$!
+	exec 3>"$TMP/in"
+}
+
+# wait_for OUT PATTERN [N]: wait (on output, not on time) until PATTERN has
+# appeared N times in OUT. tail --pid ends when hostel does, so a dead
+# guest cannot hang the wait; that case fails the test.
+wait_for() {
+	local out=$1 pat=$2 n=${3:-1}
+	if ! tail -n +1 -f --pid="$SPID" "$out" | grep -m "$n" -q -- "$pat"; then
+		tail -20 "$out"
+		cat "$out.err"
+		fail "'$pat' did not appear $n time(s) before hostel exited"
+	fi
+}
+
+send() { printf '%s\n' "$1" >&3; }
+
+# session_end: close stdin and wait for hostel; sets $status.
+session_end() {
+	exec 3>&-
+	wait "$SPID"
+	status=$?
+}

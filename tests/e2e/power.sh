@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Power and lifecycle exit statuses: poweroff -> 0, panic -> 83 with the
+# last console lines, debug-exit -> (V<<1)|1, SIGTERM -> ACPI power button,
+# the guest shuts down cleanly, hostel exits 0.
+. "$(dirname "$0")/lib.sh"
+require_kvm
+
+guest_run "$TMP/out" 'echo bye; poweroff -f'
+[ "$status" -eq 0 ] || fail "poweroff: hostel exited $status, want 0"
+grep -q 'reboot: Power down' "$TMP/out" || fail "poweroff: no power-down message"
+pass "poweroff -> 0"
+
+guest_run "$TMP/out" 'echo c > /proc/sysrq-trigger'
+[ "$status" -eq 83 ] || { tail -20 "$TMP/out"; cat "$TMP/out.err"; fail "panic: hostel exited $status, want 83"; }
+grep -q 'last console lines' "$TMP/out.err" || fail "panic: no console lines on stderr"
+grep -q 'Kernel panic' "$TMP/out.err" || fail "panic: the panic message is not among the last lines"
+pass "guest panic -> 83, last console lines printed"
+
+for v in 0 5 42; do
+	guest_run "$TMP/out" "printf '\\$(printf %03o "$v")' | dd of=/dev/port bs=1 seek=$((0x501)) count=1 2>/dev/null; sleep 600" --debug-exit
+	want=$(((v << 1) | 1))
+	[ "$status" -eq "$want" ] || fail "debug-exit $v: hostel exited $status, want $want"
+	pass "debug-exit value $v -> $want"
+done
+guest_run "$TMP/out" "printf '\\003' | dd of=/dev/port bs=1 seek=$((0xf4)) count=1 2>/dev/null; sleep 600" --debug-exit=0xf4
+[ "$status" -eq 7 ] || fail "debug-exit at 0xf4: hostel exited $status, want 7"
+pass "debug-exit at port 0xf4 -> 7"
+
+session_start "$TMP/out"
+wait_for "$TMP/out" '^hostel-guest: ready'
+kill -TERM "$SPID"
+session_end
+[ "$status" -eq 0 ] || { tail -20 "$TMP/out"; fail "SIGTERM: hostel exited $status, want 0"; }
+grep -q 'hostel-guest: power button' "$TMP/out" || fail "SIGTERM: the guest did not see the power button"
+grep -q 'reboot: Power down' "$TMP/out" || fail "SIGTERM: the guest did not shut down cleanly"
+pass "SIGTERM -> ACPI power button -> clean guest shutdown -> 0"
