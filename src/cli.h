@@ -13,7 +13,7 @@ enum console_kind { CON_STDIO, CON_FILE, CON_NONE };
 
 #define CLI_MIN_MEMORY (16ULL << 20)
 #define CLI_MAX_MEMORY (1ULL << 40)
-#define CLI_MAX_CPUS   256
+#define CLI_MAX_CPUS   255 /* xAPIC IDs 0-254 in the MADT; 255 is broadcast */
 
 struct hostel_opts {
 	enum hostel_cmd cmd;
