@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The default guest's initramfs: Debian's static busybox, the virtio
+# modules of the kernel from images/kernel.sh (with their dependencies, in
+# load order) and images/guest-init as /init; cpio newc, gzip'd.
+#
+#   images/initramfs.sh [--quiet] [--force]
+#
+# Writes $CACHE/initramfs.cpio.gz and next to it initramfs.stamp, a hash of
+# every input (this recipe, lib.sh, guest-init, the busybox binary, the
+# kernel's VERSION). It rebuilds only when that hash changes, or with
+# --force. --quiet prints nothing when there is nothing to do.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+quiet=0 force=0
+for a in "$@"; do
+	case $a in
+	--quiet) quiet=1 ;;
+	--force) force=1 ;;
+	-h | --help)
+		sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		exit 0
+		;;
+	*) die "unknown option $a (see --help)" ;;
+	esac
+done
+
+# The modules the default guest loads (those this kernel lacks are skipped).
+modules=(virtio_pci virtio_blk virtio_net virtio_console virtio_input virtio-gpu)
+
+root=$(hostel_cache)
+out=$root/initramfs.cpio.gz
+stampf=$root/initramfs.stamp
+
+kernel_load
+need_pkgs busybox-static cpio gzip
+stamp=$(inputs_hash "$here/initramfs.sh" "$here/lib.sh" "$here/guest-init" /bin/busybox "$KDIR/VERSION")
+
+fresh() { [ "$force" -eq 0 ] && [ -f "$out" ] && [ "$(cat "$stampf" 2>/dev/null)" = "$stamp" ]; }
+if fresh; then
+	[ "$quiet" -eq 1 ] || say "initramfs is up to date: $out"
+	exit 0
+fi
+lock_cache initramfs
+if fresh; then
+	[ "$quiet" -eq 1 ] || say "initramfs is up to date: $out"
+	exit 0
+fi
+
+say "building the initramfs for $KREL"
+tmp=$(mktemp -d "$root/initramfs.tmp.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+r=$tmp/root
+mkdir -p "$r"/{dev,proc,sys,tmp,root,etc}
+install_busybox "$r"
+copy_modules "$KDIR/lib/modules/$KREL" "$r" "${modules[@]}"
+install -m 0755 "$here/guest-init" "$r/init"
+echo hostel >"$r/etc/hostname"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
+printf 'root:x:0:\ntty:x:5:\n' >"$r/etc/group"
+
+make_cpio "$r" "$out"
+printf '%s\n' "$stamp" >"$stampf"
+say "initramfs ready: $out ($(du -k "$out" | cut -f1) KiB, $(wc -l <"$r/etc/hostel/modules") modules)"
