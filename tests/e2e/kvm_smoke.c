@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
@@ -247,6 +248,12 @@ int main(void)
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
 		return skip("cannot open /dev/kvm read-write", errno);
+	/* A stray regular file (a shell's <> redirection creates one) is no KVM. */
+	struct stat st;
+	if (fstat(kvm, &st) < 0 || !S_ISCHR(st.st_mode)) {
+		close(kvm);
+		return skip("/dev/kvm is not a character device", ENODEV);
+	}
 
 	/* 12 is the only stable KVM API version (Documentation/virt/kvm/api.rst 4.1). */
 	_Static_assert(KVM_API_VERSION == 12, "unexpected <linux/kvm.h>");
