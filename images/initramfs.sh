@@ -26,8 +26,11 @@ for a in "$@"; do
 	esac
 done
 
-# The modules the default guest loads (those this kernel lacks are skipped).
-modules=(virtio_pci virtio_blk virtio_net virtio_console virtio_input virtio-gpu)
+# The modules the default guest loads (those this kernel lacks are skipped):
+# virtio devices; pvpanic-mmio, so a guest panic reaches hostel's pvpanic
+# port (QEMU0001 in the DSDT); button and evdev, so the ACPI power button
+# arrives as an input event for busybox acpid.
+modules=(virtio_pci virtio_blk virtio_net virtio_console virtio_input virtio-gpu pvpanic-mmio button evdev)
 
 root=$(hostel_cache)
 out=$root/initramfs.cpio.gz
