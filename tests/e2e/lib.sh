@@ -12,7 +12,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 pass() { echo "ok: $*"; }
 
 require_kvm() {
-	if ! { exec 9<>/dev/kvm; } 2>/dev/null; then
+	# -c first: <> creates a missing /dev/kvm as a regular file when root.
+	if ! [ -c /dev/kvm ] || ! { exec 9<>/dev/kvm; } 2>/dev/null; then
 		echo "SKIP: no usable /dev/kvm (run the e2e suite through tests/run-e2e, which uses the test bed)"
 		exit 77
 	fi
@@ -57,7 +58,9 @@ session_start() {
 # guest cannot hang the wait; that case fails the test.
 wait_for() {
 	local out=$1 pat=$2 n=${3:-1}
-	if ! tail -n +1 -f --pid="$SPID" "$out" | grep -m "$n" -q -- "$pat"; then
+	# grep's own status: tail dies of SIGPIPE once grep is satisfied.
+	tail -n +1 -f --pid="$SPID" "$out" | grep -m "$n" -q -- "$pat"
+	if [ "${PIPESTATUS[1]}" -ne 0 ]; then
 		tail -20 "$out"
 		cat "$out.err"
 		fail "'$pat' did not appear $n time(s) before hostel exited"
