@@ -58,36 +58,38 @@ static int set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, v
  */
 static int setup_gsi_routing(struct vm *vm)
 {
-	struct {
-		struct kvm_irq_routing r;
-		struct kvm_irq_routing_entry e[64];
-	} rt;
+	/* kvm_irq_routing ends in a flexible array: allocate it with room. */
+	const unsigned int max = 64;
+	struct kvm_irq_routing *rt = calloc(1, sizeof(*rt) + max * sizeof(rt->entries[0]));
 	unsigned int n = 0;
+	int ret = 0;
 
-	memset(&rt, 0, sizeof(rt));
+	if (!rt)
+		return -ENOMEM;
 	for (unsigned int gsi = 0; gsi < 16; gsi++) {
 		if (gsi == 2)
 			continue;
-		rt.e[n].gsi = gsi;
-		rt.e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		rt.e[n].u.irqchip.irqchip =
+		rt->entries[n].gsi = gsi;
+		rt->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		rt->entries[n].u.irqchip.irqchip =
 			gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
-		rt.e[n].u.irqchip.pin = gsi % 8;
+		rt->entries[n].u.irqchip.pin = gsi % 8;
 		n++;
 	}
 	for (unsigned int gsi = 0; gsi < 24; gsi++) {
 		if (gsi == 2)
 			continue;
-		rt.e[n].gsi = gsi;
-		rt.e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		rt.e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		rt.e[n].u.irqchip.pin = gsi == 0 ? 2 : gsi;
+		rt->entries[n].gsi = gsi;
+		rt->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		rt->entries[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		rt->entries[n].u.irqchip.pin = gsi == 0 ? 2 : gsi;
 		n++;
 	}
-	rt.r.nr = n;
-	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &rt) < 0)
-		return -errno;
-	return 0;
+	rt->nr = n;
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, rt) < 0)
+		ret = -errno;
+	free(rt);
+	return ret;
 }
 
 int vm_create(struct vm *vm, uint64_t ram_size, unsigned int nr_vcpus, char *why, size_t whylen)
