@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "hostel/log.h"
+#include "kvm/irq.h"
 #include "kvm/kvm.h"
 
 /* Capabilities hostel relies on, with the reason it needs each. */
@@ -50,48 +51,6 @@ static int set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, v
 	return 0;
 }
 
-/*
- * GSI routing as on a PC with KVM's PIC and IOAPIC: GSIs 0-15 go to the PIC
- * (except the cascade, 2) and to the same IOAPIC pin, except that the PIT's
- * GSI 0 goes to IOAPIC pin 2, as the MADT's interrupt source override says.
- * GSIs 16-23 go to the IOAPIC only.
- */
-static int setup_gsi_routing(struct vm *vm)
-{
-	/* kvm_irq_routing ends in a flexible array: allocate it with room. */
-	const unsigned int max = 64;
-	struct kvm_irq_routing *rt = calloc(1, sizeof(*rt) + max * sizeof(rt->entries[0]));
-	unsigned int n = 0;
-	int ret = 0;
-
-	if (!rt)
-		return -ENOMEM;
-	for (unsigned int gsi = 0; gsi < 16; gsi++) {
-		if (gsi == 2)
-			continue;
-		rt->entries[n].gsi = gsi;
-		rt->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		rt->entries[n].u.irqchip.irqchip =
-			gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
-		rt->entries[n].u.irqchip.pin = gsi % 8;
-		n++;
-	}
-	for (unsigned int gsi = 0; gsi < 24; gsi++) {
-		if (gsi == 2)
-			continue;
-		rt->entries[n].gsi = gsi;
-		rt->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		rt->entries[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		rt->entries[n].u.irqchip.pin = gsi == 0 ? 2 : gsi;
-		n++;
-	}
-	rt->nr = n;
-	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, rt) < 0)
-		ret = -errno;
-	free(rt);
-	return ret;
-}
-
 int vm_create(struct vm *vm, uint64_t ram_size, unsigned int nr_vcpus, char *why, size_t whylen)
 {
 	int ret;
@@ -101,6 +60,7 @@ int vm_create(struct vm *vm, uint64_t ram_size, unsigned int nr_vcpus, char *why
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_cond_init(&vm->stop_cond, NULL);
 	pthread_mutex_init(&vm->bus_lock, NULL);
+	pthread_mutex_init(&vm->route_lock, NULL);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 
@@ -181,7 +141,8 @@ int vm_create(struct vm *vm, uint64_t ram_size, unsigned int nr_vcpus, char *why
 		snprintf(why, whylen, "KVM_CREATE_IRQCHIP failed: %s", strerror(-ret));
 		goto fail;
 	}
-	ret = setup_gsi_routing(vm);
+	vm->next_gsi = 24;
+	ret = vm_update_routing(vm);
 	if (ret) {
 		snprintf(why, whylen, "KVM_SET_GSI_ROUTING failed: %s", strerror(-ret));
 		goto fail;

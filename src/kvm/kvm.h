@@ -68,6 +68,12 @@ struct vm {
 
 	struct bus pio;
 	struct bus mmio;
+
+	/* MSI routes (src/kvm/irq.c): devices' vectors, GSIs from 24 up. */
+	pthread_mutex_t route_lock;
+	struct hostel_msi *msi[16];
+	unsigned int nr_msi;
+	unsigned int next_gsi;
 	pthread_mutex_t bus_lock; /* devices serialise themselves; this guards nothing hot */
 
 	unsigned int nr_vcpus;
