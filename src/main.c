@@ -362,13 +362,27 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 	return r;
 }
 
+/*
+ * The last console lines, for a guest that died: from the kernel's panic
+ * line when the tail holds one (the stack dump follows it), else the last 10.
+ */
 static void print_console_tail(struct session *s)
 {
 	char tail[4096];
-	if (console_tail(s->con, 10, tail, sizeof(tail)) == 0)
+	if (console_tail(s->con, 60, tail, sizeof(tail)) == 0)
 		return;
+	char *from = strstr(tail, "Kernel panic");
+	if (from) {
+		while (from > tail && from[-1] != '\n')
+			from--;
+	} else {
+		from = tail + strlen(tail);
+		for (int lines = 0; from > tail; from--)
+			if (from[-1] == '\n' && ++lines > 10)
+				break;
+	}
 	fprintf(stderr, "hostel: last console lines:\r\n");
-	for (char *line = strtok(tail, "\n"); line; line = strtok(NULL, "\n"))
+	for (char *line = strtok(from, "\n"); line; line = strtok(NULL, "\n"))
 		fprintf(stderr, "  | %s\r\n", line);
 }
 
