@@ -18,7 +18,7 @@
 #include "serial/uart.h"
 
 #define RING_SIZE   (256 * 1024)
-#define TAIL_SIZE   4096 /* last console bytes kept for error reports */
+#define TAIL_SIZE   16384 /* last console bytes kept for error reports */
 #define ESCAPE_CHAR 0x01 /* Ctrl-A */
 
 struct console {

@@ -368,8 +368,8 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
  */
 static void print_console_tail(struct session *s)
 {
-	char tail[4096];
-	if (console_tail(s->con, 60, tail, sizeof(tail)) == 0)
+	static char tail[16384];
+	if (console_tail(s->con, 80, tail, sizeof(tail)) == 0)
 		return;
 	char *from = strstr(tail, "Kernel panic");
 	if (from) {
