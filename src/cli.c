@@ -42,6 +42,10 @@ const char cli_run_usage[] =
 	"  -m, --memory SIZE        guest RAM: 512M, 2G, or a number of MiB (default 512M)\n"
 	"  -c, --cpus N             number of vCPUs (default 1)\n"
 	"      --console MODE       stdio (default), file:PATH, or none\n"
+	"      --disk PATH[,readonly][,snapshot][,cache=writeback|none]\n"
+	"                           a raw disk image on virtio-blk (vda, vdb, ... in\n"
+	"                           order; up to 8); snapshot keeps the guest's writes\n"
+	"                           in a private overlay and the image unchanged\n"
 	"      --no-reboot          exit (status 82) when the guest reboots, instead of\n"
 	"                           restarting it\n"
 	"      --debug-exit[=PORT]  isa-debug-exit port (default 0x501): a guest write of\n"
@@ -53,6 +57,41 @@ const char cli_run_usage[] =
 	"  -h, --help               this help\n"
 	"\n"
 	"On the console, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n";
+
+int cli_parse_disk(const char *s, struct disk_opts *d, char *err, size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	const char *comma = strchr(s, ',');
+	size_t plen = comma ? (size_t)(comma - s) : strlen(s);
+	if (plen == 0 || plen >= sizeof(d->path)) {
+		snprintf(err, errlen,
+			 "--disk '%s' needs a path (PATH[,readonly][,snapshot][,cache=...])", s);
+		return -EINVAL;
+	}
+	memcpy(d->path, s, plen);
+	d->path[plen] = 0;
+	while (comma) {
+		const char *opt = comma + 1;
+		comma = strchr(opt, ',');
+		size_t len = comma ? (size_t)(comma - opt) : strlen(opt);
+		if (len == 8 && !strncmp(opt, "readonly", len)) {
+			d->readonly = true;
+		} else if (len == 8 && !strncmp(opt, "snapshot", len)) {
+			d->snapshot = true;
+		} else if (len == 15 && !strncmp(opt, "cache=writeback", len)) {
+			d->cache = DISK_CACHE_WRITEBACK;
+		} else if (len == 10 && !strncmp(opt, "cache=none", len)) {
+			d->cache = DISK_CACHE_NONE;
+		} else {
+			snprintf(err, errlen,
+				 "--disk '%s': unknown option '%.*s' (readonly, snapshot, "
+				 "cache=writeback, cache=none)",
+				 s, (int)len, opt);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
 
 int cli_parse_size(const char *s, uint64_t *bytes)
 {
@@ -113,6 +152,7 @@ enum {
 	OPT_NO_REBOOT,
 	OPT_DEBUG_EXIT,
 	OPT_GRACE,
+	OPT_DISK,
 	OPT_MAX,
 };
 
@@ -137,6 +177,7 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 		{"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
 		{"debug-exit", optional_argument, NULL, OPT_DEBUG_EXIT},
 		{"shutdown-grace", required_argument, NULL, OPT_GRACE},
+		{"disk", required_argument, NULL, OPT_DISK},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -177,7 +218,7 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 	int c, idx;
 	while ((c = getopt_long(argc - 1, argv + 1, ":k:i:a:m:c:vh", run_opts, &idx)) != -1) {
 		const char *arg = optarg;
-		if (c > 0 && c < OPT_MAX && c != 'v') {
+		if (c > 0 && c < OPT_MAX && c != 'v' && c != OPT_DISK) {
 			if (seen[c]) {
 				snprintf(err, errlen, "option --%s given more than once",
 					 long_name(run_opts, c));
@@ -234,6 +275,22 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 					 arg);
 				return -EINVAL;
 			}
+			break;
+		case OPT_DISK:
+			if (o->nr_disks >= CLI_MAX_DISKS) {
+				snprintf(err, errlen, "at most %d --disk options", CLI_MAX_DISKS);
+				return -EINVAL;
+			}
+			if (cli_parse_disk(arg, &o->disks[o->nr_disks], err, errlen))
+				return -EINVAL;
+			for (unsigned int i = 0; i < o->nr_disks; i++) {
+				if (!strcmp(o->disks[i].path, o->disks[o->nr_disks].path)) {
+					snprintf(err, errlen, "--disk '%s' given more than once",
+						 o->disks[i].path);
+					return -EINVAL;
+				}
+			}
+			o->nr_disks++;
 			break;
 		case OPT_NO_REBOOT:
 			o->no_reboot = true;

@@ -138,6 +138,32 @@ static void test_rejects(void **state)
 	expect_usage("--no-reboot given more than once", "run", "--no-reboot", "--no-reboot", NULL);
 }
 
+static void test_disks(void **state)
+{
+	struct hostel_opts o;
+	char err[256];
+	assert_int_equal(parse(&o, err, "run", "--disk", "a.img", "--disk",
+			       "b.img,readonly,cache=none", "--disk",
+			       "c.img,snapshot,cache=writeback", NULL),
+			 0);
+	assert_int_equal(o.nr_disks, 3);
+	assert_string_equal(o.disks[0].path, "a.img");
+	assert_false(o.disks[0].readonly);
+	assert_false(o.disks[0].snapshot);
+	assert_int_equal(o.disks[0].cache, DISK_CACHE_WRITEBACK);
+	assert_true(o.disks[1].readonly);
+	assert_int_equal(o.disks[1].cache, DISK_CACHE_NONE);
+	assert_true(o.disks[2].snapshot);
+	expect_usage("unknown option 'rw'", "run", "--disk", "a.img,rw", NULL);
+	expect_usage("needs a path", "run", "--disk", ",readonly", NULL);
+	expect_usage("unknown option 'cache=unsafe'", "run", "--disk", "a.img,cache=unsafe", NULL);
+	expect_usage("--disk 'a.img' given more than once", "run", "--disk", "a.img", "--disk",
+		     "a.img", NULL);
+	expect_usage("at most 8", "run", "--disk", "1", "--disk", "2", "--disk", "3", "--disk", "4",
+		     "--disk", "5", "--disk", "6", "--disk", "7", "--disk", "8", "--disk", "9",
+		     NULL);
+}
+
 static void test_help_version(void **state)
 {
 	struct hostel_opts o;
@@ -157,9 +183,8 @@ static void test_help_version(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_run_options),
-		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_sizes),	     cmocka_unit_test(test_run_options),
+		cmocka_unit_test(test_rejects),	     cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_help_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
