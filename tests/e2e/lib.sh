@@ -48,7 +48,11 @@ session_start() {
 	shift
 	rm -f "$TMP/in"
 	mkfifo "$TMP/in"
-	timeout -k 10 "$GUEST_BOUND" "$HOSTEL" run "$@" <"$TMP/in" >"$out" 2>"$out.err" &
+	# Empty the transcript here, not in the background job: a waiter must
+	# never see a previous run's lines.
+	: >"$out"
+	: >"$out.err"
+	timeout -k 10 "$GUEST_BOUND" "$HOSTEL" run "$@" <"$TMP/in" >>"$out" 2>>"$out.err" &
 	SPID=$!
 	exec 3>"$TMP/in"
 }
