@@ -31,11 +31,47 @@
 #define AML_PARENT_PREFIX_CHAR 0x5e /* '^' */
 #define AML_RETURN_OP	       0xa4
 
+/* 20.3: opcodes of method bodies. */
+#define AML_LOCAL0_OP	    0x60 /* Local0-Local7: 0x60-0x67 */
+#define AML_ARG0_OP	    0x68 /* Arg0-Arg6: 0x68-0x6e */
+#define AML_STORE_OP	    0x70
+#define AML_AND_OP	    0x7b
+#define AML_OR_OP	    0x7d
+#define AML_CREATE_DWORD_OP 0x8a /* CreateDWordField */
+#define AML_LNOT_OP	    0x92
+#define AML_LEQUAL_OP	    0x93
+#define AML_IF_OP	    0xa0
+#define AML_ELSE_OP	    0xa1
+
 /* 6.4.2: small resource items, tag byte = (item name << 3) | length. */
 #define RES_IRQ_NOFLAGS 0x22 /* IRQ descriptor, length 2 (no information byte) */
 #define RES_IO		0x47 /* I/O port descriptor, length 7 */
 #define RES_IO_DECODE16 0x01 /* information byte: decodes all 16 address bits */
 #define RES_END_TAG	0x79 /* End Tag, length 1 */
+
+/* 6.4.3: large resource items, tag byte then a 16-bit length of what follows. */
+#define RES_MEM32_FIXED	    0x86 /* 6.4.3.4, length 9 */
+#define RES_DWORD_ADDR	    0x87 /* 6.4.3.5.2, length 23 without a resource source */
+#define RES_WORD_ADDR	    0x88 /* 6.4.3.5.3, length 13 */
+#define RES_QWORD_ADDR	    0x8a /* 6.4.3.5.1, length 43 */
+#define RES_MEM32_FIXED_LEN 12
+#define RES_QWORD_ADDR_LEN  46
+
+/* 6.4.3.5 Address Space Resource Descriptors: Resource Type. */
+#define RES_TYPE_MEMORY 0
+#define RES_TYPE_IO	1
+#define RES_TYPE_BUS	2
+/* General Flags: bit 0 set = consumer only, clear = producer (this device
+ * produces and consumes); bit 1 set = subtractive decode; bit 2 _MIF (min
+ * address fixed); bit 3 _MAF (max address fixed). */
+#define RES_GF_MIF    (1u << 2)
+#define RES_GF_MAF    (1u << 3)
+#define RES_GF_WINDOW (RES_GF_MIF | RES_GF_MAF) /* producer, positive decode */
+/* Type Specific Flags. I/O: bits 1:0 _RNG = 3 (ISA and non-ISA ports),
+ * bit 4 _TTP = 0 (static). Memory: bit 0 _RW = 1, bits 2:1 _MEM = 0
+ * (non-cacheable), bits 4:3 _MTP = 0 (AddressRangeMemory), bit 5 _TTP = 0. */
+#define RES_IO_ENTIRE_RANGE 0x03
+#define RES_MEM_RW	    0x01
 
 #define NAMESEG_LEN   4
 #define MAX_SEGMENTS  255 /* MultiNamePrefix SegCount is one byte */
@@ -52,6 +88,7 @@ void aml_init(struct aml *a, void *buf, size_t cap)
 	memset(a, 0, sizeof(*a));
 	a->buf = buf;
 	a->cap = cap;
+	a->after_if = SIZE_MAX;
 }
 
 long aml_finish(const struct aml *a)
@@ -375,6 +412,98 @@ void aml_end(struct aml *a)
 	memmove(a->buf + start + hlen, a->buf + start, body);
 	memcpy(a->buf + start, hdr, hlen);
 	a->len += hlen;
+	/* 20.2.5.3 DefIfElse: an Else belongs to the If just before it. */
+	a->after_if = a->open[a->depth].kind == AML_K_IF ? a->len : SIZE_MAX;
+}
+
+void aml_if_begin(struct aml *a)
+{
+	emit1(a, AML_IF_OP);
+	open_obj(a, AML_K_IF);
+}
+
+void aml_else_begin(struct aml *a)
+{
+	if (!a->err && a->after_if != a->len) {
+		fail(a, -EINVAL);
+		return;
+	}
+	emit1(a, AML_ELSE_OP);
+	open_obj(a, AML_K_ELSE);
+}
+
+void aml_arg(struct aml *a, unsigned int n)
+{
+	if (n > 6) {
+		fail(a, -EINVAL);
+		return;
+	}
+	emit1(a, (uint8_t)(AML_ARG0_OP + n));
+}
+
+void aml_local(struct aml *a, unsigned int n)
+{
+	if (n > 7) {
+		fail(a, -EINVAL);
+		return;
+	}
+	emit1(a, (uint8_t)(AML_LOCAL0_OP + n));
+}
+
+void aml_store(struct aml *a)
+{
+	emit1(a, AML_STORE_OP);
+}
+
+void aml_and(struct aml *a)
+{
+	emit1(a, AML_AND_OP);
+}
+
+void aml_or(struct aml *a)
+{
+	emit1(a, AML_OR_OP);
+}
+
+void aml_lequal(struct aml *a)
+{
+	emit1(a, AML_LEQUAL_OP);
+}
+
+void aml_lnot(struct aml *a)
+{
+	emit1(a, AML_LNOT_OP);
+}
+
+void aml_create_dword_field(struct aml *a)
+{
+	emit1(a, AML_CREATE_DWORD_OP);
+}
+
+void aml_uuid(struct aml *a, const char *uuid)
+{
+	/* Byte i of the buffer comes from the hex pair at string offset pos[i]. */
+	static const uint8_t pos[16] = {6, 4, 2, 0, 11, 9, 16, 14, 19, 21, 24, 26, 28, 30, 32, 34};
+	uint8_t b[16];
+
+	if (strlen(uuid) != 36 || uuid[8] != '-' || uuid[13] != '-' || uuid[18] != '-' ||
+	    uuid[23] != '-') {
+		fail(a, -EINVAL);
+		return;
+	}
+	for (size_t i = 0; i < 16; i++) {
+		char hi = uuid[pos[i]], lo = uuid[pos[i] + 1];
+		int h = hexval(hi >= 'a' && hi <= 'f' ? (char)(hi - 32) : hi);
+		int l = hexval(lo >= 'a' && lo <= 'f' ? (char)(lo - 32) : lo);
+		if (h < 0 || l < 0) {
+			fail(a, -EINVAL);
+			return;
+		}
+		b[i] = (uint8_t)(h << 4 | l);
+	}
+	aml_buffer_begin(a);
+	aml_raw(a, b, sizeof(b));
+	aml_end(a);
 }
 
 void aml_resource_begin(struct aml *a)
@@ -411,6 +540,74 @@ void aml_res_irq(struct aml *a, unsigned int irq)
 	}
 	uint16_t mask = (uint16_t)(1u << irq);
 	uint8_t d[3] = {RES_IRQ_NOFLAGS, (uint8_t)mask, (uint8_t)(mask >> 8)};
+	aml_raw(a, d, sizeof(d));
+}
+
+static void put_le(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/*
+ * 6.4.3.5: tag, length, resource type, general flags, type specific flags,
+ * then granularity, minimum, maximum, translation offset and length, each
+ * @w bytes. No resource source index or string follows.
+ */
+static void addr_space(struct aml *a, uint8_t tag, size_t w, uint8_t type, uint8_t tflags,
+		       uint64_t min, uint64_t max)
+{
+	uint8_t d[RES_QWORD_ADDR_LEN] = {0};
+	uint64_t field_max = w == 8 ? UINT64_MAX : (1ULL << (8 * w)) - 1;
+	size_t n = 6 + 5 * w;
+
+	/* The length, max - min + 1, must fit the field (so 0..field_max cannot). */
+	if (min > max || max > field_max || max - min == field_max) {
+		fail(a, -EINVAL);
+		return;
+	}
+	d[0] = tag;
+	put_le(d + 1, n - 3, 2);
+	d[3] = type;
+	d[4] = RES_GF_WINDOW;
+	d[5] = tflags;
+	/* Granularity 0 and translation 0: d[6..] and d[6 + 3w..] stay zero. */
+	put_le(d + 6 + w, min, w);
+	put_le(d + 6 + 2 * w, max, w);
+	put_le(d + 6 + 4 * w, max - min + 1, w);
+	aml_raw(a, d, n);
+}
+
+void aml_res_word_bus_number(struct aml *a, uint16_t min, uint16_t max)
+{
+	addr_space(a, RES_WORD_ADDR, 2, RES_TYPE_BUS, 0, min, max);
+}
+
+void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max)
+{
+	addr_space(a, RES_WORD_ADDR, 2, RES_TYPE_IO, RES_IO_ENTIRE_RANGE, min, max);
+}
+
+void aml_res_dword_memory(struct aml *a, uint32_t min, uint32_t max)
+{
+	addr_space(a, RES_DWORD_ADDR, 4, RES_TYPE_MEMORY, RES_MEM_RW, min, max);
+}
+
+void aml_res_qword_memory(struct aml *a, uint64_t min, uint64_t max)
+{
+	addr_space(a, RES_QWORD_ADDR, 8, RES_TYPE_MEMORY, RES_MEM_RW, min, max);
+}
+
+void aml_res_memory32_fixed(struct aml *a, uint32_t base, uint32_t len)
+{
+	uint8_t d[RES_MEM32_FIXED_LEN] = {RES_MEM32_FIXED, RES_MEM32_FIXED_LEN - 3, 0, RES_MEM_RW};
+
+	if (!len || (uint64_t)base + len > 0x100000000ULL) {
+		fail(a, -EINVAL);
+		return;
+	}
+	put_le(d + 4, base, 4);
+	put_le(d + 8, len, 4);
 	aml_raw(a, d, sizeof(d));
 }
 

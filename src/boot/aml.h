@@ -28,9 +28,22 @@
  *	aml_res_irq(a, 4);
  *	aml_resource_end(a);    // appends the End Tag, closes the Buffer
  *
- * More descriptors (e.g. the Word/DWord/QWord Address Space descriptors a
- * PCI host bridge _CRS needs, section 6.4.3.5) are added as further
- * aml_res_*() functions that append bytes with aml_raw().
+ * Methods use prefix notation, as AML does: a call emits an operator's
+ * opcode and the caller then emits its operands in the order the grammar
+ * lists them. Method (M000, 1) { If (LEqual (Arg0, 1)) { Return (0x0F) } }:
+ *
+ *	aml_method_begin(a, "M000", 1, 0);
+ *	aml_if_begin(a);
+ *	aml_lequal(a);          // LEqual (
+ *	aml_arg(a, 0);          //   Arg0,
+ *	aml_integer(a, 1);      //   1)
+ *	aml_return(a);
+ *	aml_integer(a, 0x0f);
+ *	aml_end(a);             // closes the If
+ *	aml_end(a);             // closes the Method
+ *
+ * Only the operators hostel's tables use are wrapped; aml_raw() reaches
+ * the rest.
  */
 #ifndef HOSTEL_AML_H
 #define HOSTEL_AML_H
@@ -50,6 +63,8 @@ enum aml_kind {
 	AML_K_METHOD,
 	AML_K_PACKAGE,
 	AML_K_BUFFER,
+	AML_K_IF,
+	AML_K_ELSE,
 };
 
 struct aml {
@@ -58,6 +73,7 @@ struct aml {
 	size_t cap;
 	int err; /* 0, -ENOSPC (out of room) or -EINVAL (bad name, value, nesting) */
 	unsigned int depth;
+	size_t after_if; /* len right after the last If closed, else SIZE_MAX */
 	struct {
 		size_t start; /* offset where the PkgLength goes */
 		enum aml_kind kind;
@@ -118,6 +134,32 @@ void aml_buffer_begin(struct aml *a);
 /* Close the innermost open object, writing its PkgLength. */
 void aml_end(struct aml *a);
 
+/* ---- Statements and expressions (sections 20.2.5.3, 20.2.5.4, 20.2.6) ---- */
+
+/* If: the caller emits the predicate, then the body, then aml_end(). */
+void aml_if_begin(struct aml *a);
+/* Else: only directly after an If's aml_end(); the body, then aml_end(). */
+void aml_else_begin(struct aml *a);
+
+void aml_arg(struct aml *a, unsigned int n);   /* Arg0-Arg6 */
+void aml_local(struct aml *a, unsigned int n); /* Local0-Local7 */
+
+/* Operators: each emits its opcode; the caller emits the operands listed.
+ * A Target is a SuperName: a NameString (aml_namestring), ArgN or LocalN. */
+void aml_store(struct aml *a);		    /* Store (Source, Target) */
+void aml_and(struct aml *a);		    /* And (Operand, Operand, Target) */
+void aml_or(struct aml *a);		    /* Or (Operand, Operand, Target) */
+void aml_lequal(struct aml *a);		    /* LEqual (Operand, Operand) */
+void aml_lnot(struct aml *a);		    /* LNot (Operand) */
+void aml_create_dword_field(struct aml *a); /* CreateDWordField (Buffer, ByteIndex, NameString) */
+
+/*
+ * ToUUID ("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx") (section 19.6, "ToUUID"): a
+ * 16-byte Buffer, the first three fields little-endian, the last two in
+ * string order. Hex digits in either case.
+ */
+void aml_uuid(struct aml *a, const char *uuid);
+
 /* ---- Resource templates (section 6.4) ---- */
 
 void aml_resource_begin(struct aml *a);
@@ -125,6 +167,24 @@ void aml_resource_begin(struct aml *a);
 void aml_res_io(struct aml *a, uint16_t port, uint8_t len);
 /* IRQ Descriptor without flags (6.4.2.1): edge, active high, exclusive. @irq 0-15. */
 void aml_res_irq(struct aml *a, unsigned int irq);
+
+/*
+ * Windows a bridge passes on to its children (6.4.3.5 Address Space
+ * Descriptors): ResourceProducer, PosDecode, MinFixed, MaxFixed, granularity
+ * 0, no translation, length @max - @min + 1: the "fixed size, fixed
+ * location" combination 6.4.3.5 allows (a non-zero length with _MIF and
+ * _MAF set requires granularity 0). -EINVAL if @min > @max or the length
+ * does not fit the descriptor's length field.
+ */
+void aml_res_word_bus_number(struct aml *a, uint16_t min, uint16_t max);
+/* WordIO, EntireRange (ISA and non-ISA ports), TypeStatic. */
+void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max);
+/* DWordMemory / QWordMemory: NonCacheable, ReadWrite, AddressRangeMemory. */
+void aml_res_dword_memory(struct aml *a, uint32_t min, uint32_t max);
+void aml_res_qword_memory(struct aml *a, uint64_t min, uint64_t max);
+/* Memory32Fixed (ReadWrite, @base, @len) (6.4.3.4): memory the device itself
+ * decodes. -EINVAL if @len is 0 or the range passes 4 GiB. */
+void aml_res_memory32_fixed(struct aml *a, uint32_t base, uint32_t len);
 /* Appends the End Tag (6.4.2.9) and closes the Buffer. */
 void aml_resource_end(struct aml *a);
 

@@ -793,6 +793,224 @@ static void test_aml_device(void **state)
 	assert_memory_equal(b, sta, sizeof(sta));
 }
 
+/* Emit with @fn into a fresh buffer; returns the length or the error. */
+static long emit(void (*fn)(struct aml *), uint8_t *out, size_t cap)
+{
+	struct aml a;
+	aml_init(&a, out, cap);
+	fn(&a);
+	return aml_finish(&a);
+}
+
+static void emit_windows(struct aml *a)
+{
+	aml_res_word_bus_number(a, 0, 0xff);
+	aml_res_word_io(a, 0x1000, 0x1fff);
+	aml_res_dword_memory(a, 0xfe000000, 0xfebfffff);
+	aml_res_qword_memory(a, 0x8000000000ULL, 0xffffffffffULL);
+	aml_res_memory32_fixed(a, 0xb0000000, 0x10000000);
+}
+
+static void test_aml_resources(void **state)
+{
+	/* ACPI 6.4, 6.4.3.5.3 / .2 / .1 and 6.4.3.4, little-endian fields. */
+	static const uint8_t want[] = {
+		/* WordBusNumber (Producer, MinFixed, MaxFixed, PosDecode, 0, 0, 0xff, 0, 0x100) */
+		0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x00, 0x00, 0x00,
+		0x00, 0x01,
+		/* WordIO (..., EntireRange, 0, 0x1000, 0x1fff, 0, 0x1000) */
+		0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x10, 0xff, 0x1f, 0x00, 0x00,
+		0x00, 0x10,
+		/* DWordMemory (..., NonCacheable, ReadWrite, 0, 0xfe000000, 0xfebfffff, 0, 0xc00000) */
+		0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xfe,
+		0xff, 0xff, 0xbf, 0xfe, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00,
+		/* QWordMemory (..., 0, 0x80_0000_0000, 0xff_ffff_ffff, 0, 0x80_0000_0000) */
+		0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x80, 0x00, 0x00, 0x00,
+		/* Memory32Fixed (ReadWrite, 0xb0000000, 0x10000000) */
+		0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xb0, 0x00, 0x00, 0x00, 0x10};
+	uint8_t b[256];
+
+	assert_int_equal(emit(emit_windows, b, sizeof(b)), sizeof(want));
+	assert_memory_equal(b, want, sizeof(want));
+	/* Every cut runs out of room cleanly. */
+	for (size_t cap = 0; cap < sizeof(want); cap++) {
+		memset(b, 0xee, sizeof(b));
+		assert_int_equal(emit(emit_windows, b, cap), -ENOSPC);
+		assert_int_equal(b[cap], 0xee);
+	}
+
+	/* Single-value windows have length 1; the widest that fits work. */
+	struct aml a;
+	aml_init(&a, b, sizeof(b));
+	aml_res_word_io(&a, 0x0cf7, 0x0cf7);
+	aml_res_word_io(&a, 1, 0xffff); /* length 0xffff */
+	aml_res_dword_memory(&a, 0, 0xfffffffe);
+	aml_res_qword_memory(&a, 1, UINT64_MAX);
+	aml_res_memory32_fixed(&a, 0xfffff000, 0x1000);
+	assert_int_equal(aml_finish(&a), 16 + 16 + 26 + 46 + 12);
+	assert_int_equal(rd16(b + 14), 1);
+	assert_int_equal(rd16(b + 16 + 14), 0xffff);
+	assert_int_equal(rd32(b + 32 + 22), 0xffffffff);
+	assert_int_equal(rd64(b + 58 + 38), UINT64_MAX);
+
+	/* Lengths the field cannot hold, inverted ranges, empty fixed ranges. */
+	static const struct {
+		int kind;
+		uint64_t x, y;
+	} bad[] = {
+		{0, 0, 0xffff},		 {0, 2, 1},	     {1, 0, 0xffff},
+		{1, 0x100, 0xff},	 {2, 0, 0xffffffff}, {2, 0x2000, 0x1fff},
+		{3, 0, UINT64_MAX},	 {3, 5, 4},	     {4, 0x1000, 0},
+		{4, 0xfffff000, 0x1001}, {4, 0xffffffff, 2},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		aml_init(&a, b, sizeof(b));
+		switch (bad[i].kind) {
+		case 0:
+			aml_res_word_bus_number(&a, (uint16_t)bad[i].x, (uint16_t)bad[i].y);
+			break;
+		case 1:
+			aml_res_word_io(&a, (uint16_t)bad[i].x, (uint16_t)bad[i].y);
+			break;
+		case 2:
+			aml_res_dword_memory(&a, (uint32_t)bad[i].x, (uint32_t)bad[i].y);
+			break;
+		case 3:
+			aml_res_qword_memory(&a, bad[i].x, bad[i].y);
+			break;
+		default:
+			aml_res_memory32_fixed(&a, (uint32_t)bad[i].x, (uint32_t)bad[i].y);
+		}
+		if (aml_finish(&a) != -EINVAL)
+			fail_msg("bad descriptor %zu accepted", i);
+		assert_int_equal(a.len, 0);
+	}
+}
+
+static void emit_if_else(struct aml *a)
+{
+	/* If (LEqual (Arg0, 1)) { Return (Local0) } Else { Store (Arg1, Local2) } */
+	aml_if_begin(a);
+	aml_lequal(a);
+	aml_arg(a, 0);
+	aml_integer(a, 1);
+	aml_return(a);
+	aml_local(a, 0);
+	aml_end(a);
+	aml_else_begin(a);
+	aml_store(a);
+	aml_arg(a, 1);
+	aml_local(a, 2);
+	aml_end(a);
+}
+
+static void emit_fields(struct aml *a)
+{
+	/* CreateDWordField (Arg3, 8, CDW3)  And (CDW3, 0xbf, Local7)
+	 * Or (CDW1, 0x10, CDW1)  LNot (Arg6) */
+	aml_create_dword_field(a);
+	aml_arg(a, 3);
+	aml_integer(a, 8);
+	aml_namestring(a, "CDW3");
+	aml_and(a);
+	aml_namestring(a, "CDW3");
+	aml_integer(a, 0xbf);
+	aml_local(a, 7);
+	aml_or(a);
+	aml_namestring(a, "CDW1");
+	aml_integer(a, 0x10);
+	aml_namestring(a, "CDW1");
+	aml_lnot(a);
+	aml_arg(a, 6);
+}
+
+static void emit_uuid(struct aml *a)
+{
+	aml_uuid(a, "33DB4D5B-1FF7-401C-9657-7441C03DD766");
+}
+
+static void test_aml_methods(void **state)
+{
+	/* ACPI 6.4, 20.3: IfOp 0xa0, ElseOp 0xa1, LEqualOp 0x93, Arg0 0x68,
+	 * ReturnOp 0xa4, Local0 0x60, StoreOp 0x70; PkgLength counts itself. */
+	static const uint8_t if_else[] = {0xa0, 0x06, 0x93, 0x68, 0x01, 0xa4,
+					  0x60, 0xa1, 0x04, 0x70, 0x69, 0x62};
+	/* CreateDWordFieldOp 0x8a, AndOp 0x7b, OrOp 0x7d, LNotOp 0x92, Local7 0x67, Arg6 0x6e. */
+	static const uint8_t fields[] = {0x8a, 0x6b, 0x0a, 0x08, 'C',  'D',  'W',  '3',	 0x7b, 'C',
+					 'D',  'W',  '3',  0x0a, 0xbf, 0x67, 0x7d, 'C',	 'D',  'W',
+					 '1',  0x0a, 0x10, 'C',	 'D',  'W',  '1',  0x92, 0x6e};
+	/* BufferOp, PkgLength 19, BufferSize 16, then the ToUUID byte order. */
+	static const uint8_t uuid[] = {0x11, 0x13, 0x0a, 0x10, 0x5b, 0x4d, 0xdb, 0x33, 0xf7, 0x1f,
+				       0x1c, 0x40, 0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66};
+	uint8_t b[64];
+	struct aml a;
+
+	assert_int_equal(emit(emit_if_else, b, sizeof(b)), sizeof(if_else));
+	assert_memory_equal(b, if_else, sizeof(if_else));
+	assert_int_equal(emit(emit_fields, b, sizeof(b)), sizeof(fields));
+	assert_memory_equal(b, fields, sizeof(fields));
+	assert_int_equal(emit(emit_uuid, b, sizeof(b)), sizeof(uuid));
+	assert_memory_equal(b, uuid, sizeof(uuid));
+	/* Lower case is the same UUID. */
+	aml_init(&a, b + 32, 32);
+	aml_uuid(&a, "33db4d5b-1ff7-401c-9657-7441c03dd766");
+	assert_int_equal(aml_finish(&a), sizeof(uuid));
+	assert_memory_equal(b + 32, uuid, sizeof(uuid));
+
+	const char *bad_uuid[] = {
+		"",
+		"33db4d5b-1ff7-401c-9657-7441c03dd76",	 /* short */
+		"33db4d5b-1ff7-401c-9657-7441c03dd7660", /* long */
+		"33db4d5b1-ff7-401c-9657-7441c03dd766",	 /* dash misplaced */
+		"33db4d5b-1ff7-401c-9657x7441c03dd766",	 /* not a dash */
+		"33db4d5g-1ff7-401c-9657-7441c03dd766",	 /* not hex */
+		"33db4d5b-1ff7-401c-96-7-7441c03dd766",	 /* dash in a field */
+	};
+	for (size_t i = 0; i < sizeof(bad_uuid) / sizeof(bad_uuid[0]); i++) {
+		aml_init(&a, b, sizeof(b));
+		aml_uuid(&a, bad_uuid[i]);
+		if (aml_finish(&a) != -EINVAL)
+			fail_msg("UUID \"%s\" accepted", bad_uuid[i]);
+	}
+
+	/* Else only right after an If. */
+	aml_init(&a, b, sizeof(b));
+	aml_else_begin(&a);
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_init(&a, b, sizeof(b));
+	aml_if_begin(&a);
+	aml_integer(&a, 1);
+	aml_end(&a);
+	aml_integer(&a, 2); /* something between */
+	aml_else_begin(&a);
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_init(&a, b, sizeof(b));
+	aml_scope_begin(&a, "X");
+	aml_end(&a);
+	aml_else_begin(&a); /* after a Scope */
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_init(&a, b, sizeof(b));
+	aml_if_begin(&a);
+	aml_integer(&a, 1);
+	aml_else_begin(&a); /* inside the If */
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	/* If and Else must be closed. */
+	aml_init(&a, b, sizeof(b));
+	aml_if_begin(&a);
+	aml_integer(&a, 0);
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	/* Arg7 and Local8 do not exist. */
+	aml_init(&a, b, sizeof(b));
+	aml_arg(&a, 7);
+	assert_int_equal(aml_finish(&a), -EINVAL);
+	aml_init(&a, b, sizeof(b));
+	aml_local(&a, 8);
+	assert_int_equal(aml_finish(&a), -EINVAL);
+}
+
 static void test_aml_errors(void **state)
 {
 	uint8_t b[64];
@@ -1116,6 +1334,8 @@ int main(void)
 		cmocka_unit_test(test_aml_eisaid),
 		cmocka_unit_test(test_aml_device),
 		cmocka_unit_test(test_aml_errors),
+		cmocka_unit_test(test_aml_resources),
+		cmocka_unit_test(test_aml_methods),
 		cmocka_unit_test_teardown(test_iasl, rm_tmpdir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
