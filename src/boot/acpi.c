@@ -5,8 +5,9 @@
  * Spec: ACPI 6.4, chapter 5 (tables: 5.2.5 RSDP, 5.2.6 System Description
  * Table Header, 5.2.7 RSDT, 5.2.8 XSDT, 5.2.9 FADT, 5.2.10 FACS, 5.2.11.1
  * DSDT, 5.2.12 MADT, 5.2.3.2 Generic Address Structure), chapter 4.8 (the
- * fixed PM registers the FADT points at), 7.4.2 (\_Sx objects), and the PCI
- * Firmware Specification 3.x, 4.1.2 (MCFG).
+ * fixed PM registers the FADT points at), 7.4.2 (\_Sx objects), 6.1-6.2
+ * and 6.4.3 (the PCI host bridge's objects and resource descriptors), and
+ * the PCI Firmware Specification 3.x, 4.1.2 (MCFG) and 4.5 (_OSC).
  *
  * Tables are laid out in a host scratch buffer that mirrors the guest
  * region, fields are stored byte by byte in little-endian order (no packed
@@ -140,6 +141,24 @@
 
 #define TABLE_ALIGN 8
 
+/* LAPIC and I/O APIC register pages, which no PCI window may cover. */
+#define APIC_PAGE 0x1000ULL
+
+/* PCI Firmware 3.x, 4.5: the PCI host bridge _OSC UUID and its DWORDs. */
+#define PCI_OSC_UUID		"33db4d5b-1ff7-401c-9657-7441c03dd766"
+#define PCI_OSC_REVISION	1
+#define OSC_STATUS_BAD_UUID	(1u << 2) /* ACPI 6.4, 6.2.11 "Unrecognized UUID" */
+#define OSC_STATUS_BAD_REVISION (1u << 3)
+#define OSC_STATUS_MASKED	(1u << 4) /* "Capabilities Masked" */
+#define OSC_CONTROL_BYTE_OFFSET 8	  /* DWORD 3, the Control Field */
+
+/* Mechanism #1's CONFIG_ADDRESS and CONFIG_DATA (PCI LB 3.0, 3.2.2.3.2). */
+#define PCI_HOST_CFG_PORT 0xcf8
+#define PCI_HOST_CFG_LEN  8
+
+#define PCI_SLOTS     32
+#define PCI_INTX_PINS 4
+
 static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;
@@ -220,6 +239,66 @@ static int port_block_ok(uint16_t port, unsigned int len)
 	return port != 0 && (uint32_t)port + len <= 0x10000;
 }
 
+/* Inclusive ranges [a, a_last] and [b, b_last] share an address. */
+static bool overlaps(uint64_t a, uint64_t a_last, uint64_t b, uint64_t b_last)
+{
+	return a <= b_last && b <= a_last;
+}
+
+/* A fixed I/O block of the board that the PCI I/O window must not swallow. */
+static bool port_in_io_window(const struct acpi_pci_host *p, uint16_t port, unsigned int len)
+{
+	return port && overlaps(port, (uint64_t)port + len - 1, p->io_base,
+				(uint64_t)p->io_base + p->io_size - 1);
+}
+
+/* The rules acpi.h lists under struct acpi_pci_host. Runs after the ECAM checks. */
+static int validate_pci(const struct acpi_config *cfg)
+{
+	const struct acpi_pci_host *p = &cfg->pci;
+
+	if (!p->enabled)
+		return 0;
+	/* _BBN 0 and the bus range start at 0; Linux ignores an MCFG entry
+	 * above 4 GiB on a machine without a 2010+ SMBIOS BIOS date. */
+	if (!cfg->ecam_base || cfg->ecam_bus_start != 0)
+		return -EINVAL;
+	uint64_t ecam_last = cfg->ecam_base + ((uint64_t)cfg->ecam_bus_end + 1) * ECAM_BUS_SIZE - 1;
+	if (ecam_last > UINT32_MAX)
+		return -EINVAL;
+
+	if (!p->mmio32_size || p->mmio32_base > UINT32_MAX ||
+	    p->mmio32_size > 0x100000000ULL - p->mmio32_base)
+		return -EINVAL;
+	uint64_t m32_last = p->mmio32_base + p->mmio32_size - 1;
+	if (overlaps(p->mmio32_base, m32_last, cfg->ecam_base, ecam_last) ||
+	    overlaps(p->mmio32_base, m32_last, cfg->lapic_addr, cfg->lapic_addr + APIC_PAGE - 1) ||
+	    overlaps(p->mmio32_base, m32_last, cfg->ioapic_addr, cfg->ioapic_addr + APIC_PAGE - 1))
+		return -EINVAL;
+
+	/* Above 4 GiB, so clear of everything below it by construction. */
+	if (p->mmio64_size &&
+	    (p->mmio64_base < 0x100000000ULL || p->mmio64_size - 1 > UINT64_MAX - p->mmio64_base))
+		return -EINVAL;
+
+	if (p->io_size) {
+		/* Clear of the legacy window [0, 0xcf7] and mechanism #1. */
+		if (p->io_base < ACPI_PCI_IO_MIN || p->io_base > 0xffff ||
+		    p->io_size > 0x10000 - p->io_base)
+			return -EINVAL;
+		if (port_in_io_window(p, cfg->pm1a_evt_port, PM1_EVT_LEN) ||
+		    port_in_io_window(p, cfg->pm1a_cnt_port, PM1_CNT_LEN) ||
+		    port_in_io_window(p, cfg->pm_tmr_port, PM_TMR_LEN) ||
+		    port_in_io_window(p, cfg->reset_port, 1) ||
+		    (cfg->pvpanic &&
+		     port_in_io_window(
+			     p, cfg->pvpanic_port ? cfg->pvpanic_port : ACPI_PVPANIC_PORT_DEFAULT,
+			     1)))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 static int validate(const struct acpi_config *cfg)
 {
 	if (!cfg || cfg->nr_cpus < 1 || cfg->nr_cpus > ACPI_MAX_CPUS)
@@ -249,7 +328,7 @@ static int validate(const struct acpi_config *cfg)
 		if (cfg->ecam_base + span < cfg->ecam_base)
 			return -EINVAL;
 	}
-	return 0;
+	return validate_pci(cfg);
 }
 
 void acpi_config_pc_default(struct acpi_config *cfg, unsigned int nr_cpus)
@@ -268,6 +347,12 @@ void acpi_config_pc_default(struct acpi_config *cfg, unsigned int nr_cpus)
 	cfg->com1 = true;
 	cfg->i8042 = true;
 	cfg->rtc = true;
+	/* Disabled, but preset so a board only has to switch it on and give
+	 * the ECAM base. */
+	cfg->pci.mmio32_base = ACPI_PCI_MMIO32_BASE_DEFAULT;
+	cfg->pci.mmio32_size = ACPI_PCI_MMIO32_SIZE_DEFAULT;
+	cfg->pci.io_base = ACPI_PCI_IO_BASE_DEFAULT;
+	cfg->pci.io_size = ACPI_PCI_IO_SIZE_DEFAULT;
 }
 
 /* Method (_STA) { Return (@v) }: 6.3.7. */
@@ -280,6 +365,161 @@ static void sta_method(struct aml *a, uint64_t v)
 }
 
 #define STA_PRESENT_ENABLED_SHOWN_OK 0x0f /* 6.3.7: bits 0-3 */
+
+/* Or (@name, @bit, @name): set a status bit in a CreateDWordField field. */
+static void or_bit(struct aml *a, const char *name, uint32_t bit)
+{
+	aml_or(a);
+	aml_namestring(a, name);
+	aml_integer(a, bit);
+	aml_namestring(a, name);
+}
+
+/*
+ * ACPI 6.4, 6.2.11 and PCI Firmware 3.x, 4.5: Arg0 UUID, Arg1 revision,
+ * Arg2 DWORD count, Arg3 the capabilities buffer (DWORD 1 query flag and
+ * returned status, DWORD 2 support, DWORD 3 control). The buffer is
+ * changed in place and returned, as the spec's examples do:
+ *
+ *	CreateDWordField (Arg3, 0, CDW1)
+ *	If (LEqual (Arg0, ToUUID (PCI_OSC_UUID))) {
+ *		CreateDWordField (Arg3, 8, CDW3)
+ *		And (CDW3, ACPI_PCI_OSC_GRANTED, Local0)
+ *		If (LNot (LEqual (Arg1, 1))) { Or (CDW1, bad revision, CDW1) }
+ *		If (LNot (LEqual (CDW3, Local0))) { Or (CDW1, masked, CDW1) }
+ *		Store (Local0, CDW3)
+ *	} Else {
+ *		Or (CDW1, bad UUID, CDW1)
+ *	}
+ *	Return (Arg3)
+ *
+ * Serialized because it creates named fields (two concurrent calls would
+ * collide on CDW1). Nothing is remembered between calls: what is granted
+ * does not depend on earlier ones, so a query and the real request agree.
+ */
+static void pci_osc(struct aml *a)
+{
+	aml_method_begin(a, "_OSC", 4, 1);
+	aml_create_dword_field(a);
+	aml_arg(a, 3);
+	aml_integer(a, 0);
+	aml_namestring(a, "CDW1");
+
+	aml_if_begin(a);
+	aml_lequal(a);
+	aml_arg(a, 0);
+	aml_uuid(a, PCI_OSC_UUID);
+
+	aml_create_dword_field(a);
+	aml_arg(a, 3);
+	aml_integer(a, OSC_CONTROL_BYTE_OFFSET);
+	aml_namestring(a, "CDW3");
+	aml_and(a);
+	aml_namestring(a, "CDW3");
+	aml_integer(a, ACPI_PCI_OSC_GRANTED);
+	aml_local(a, 0);
+
+	aml_if_begin(a);
+	aml_lnot(a);
+	aml_lequal(a);
+	aml_arg(a, 1);
+	aml_integer(a, PCI_OSC_REVISION);
+	or_bit(a, "CDW1", OSC_STATUS_BAD_REVISION);
+	aml_end(a);
+
+	aml_if_begin(a);
+	aml_lnot(a);
+	aml_lequal(a);
+	aml_namestring(a, "CDW3");
+	aml_local(a, 0);
+	or_bit(a, "CDW1", OSC_STATUS_MASKED);
+	aml_end(a);
+
+	aml_store(a);
+	aml_local(a, 0);
+	aml_namestring(a, "CDW3");
+	aml_end(a); /* If */
+
+	aml_else_begin(a);
+	or_bit(a, "CDW1", OSC_STATUS_BAD_UUID);
+	aml_end(a);
+
+	aml_return(a);
+	aml_arg(a, 3);
+	aml_end(a); /* Method */
+}
+
+/*
+ * ACPI 6.4, 6.2.13 _PRT: Package {Address (device << 16 | 0xFFFF: any
+ * function), Pin (0 = INTA#), Source (0: Source Index is a GSI), Source
+ * Index}, for every pin of every slot.
+ */
+static void pci_prt(struct aml *a)
+{
+	aml_name(a, "_PRT");
+	aml_package_begin(a, PCI_SLOTS * PCI_INTX_PINS);
+	for (unsigned int slot = 0; slot < PCI_SLOTS; slot++) {
+		for (unsigned int pin = 0; pin < PCI_INTX_PINS; pin++) {
+			aml_package_begin(a, 4);
+			aml_integer(a, (uint64_t)slot << 16 | 0xffff);
+			aml_integer(a, pin);
+			aml_integer(a, 0);
+			aml_integer(a, acpi_pci_intx_gsi(slot, pin + 1));
+			aml_end(a);
+		}
+	}
+	aml_end(a);
+}
+
+static void pci_host(struct aml *a, const struct acpi_config *cfg)
+{
+	const struct acpi_pci_host *p = &cfg->pci;
+
+	aml_device_begin(a, ACPI_DSDT_PCI);
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0A08"); /* PCI Express root bridge */
+	aml_name(a, "_CID");
+	aml_eisaid(a, "PNP0A03"); /* PCI root bridge, for OSes that predate PNP0A08 */
+	aml_name(a, "_SEG");
+	aml_integer(a, 0); /* = the MCFG entry's segment group */
+	aml_name(a, "_BBN");
+	aml_integer(a, cfg->ecam_bus_start);
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+
+	aml_name(a, "_CRS");
+	aml_resource_begin(a);
+	aml_res_word_bus_number(a, cfg->ecam_bus_start, cfg->ecam_bus_end);
+	aml_res_io(a, PCI_HOST_CFG_PORT, PCI_HOST_CFG_LEN);
+	aml_res_word_io(a, 0, ACPI_PCI_LEGACY_IO_END);
+	if (p->io_size)
+		aml_res_word_io(a, (uint16_t)p->io_base, (uint16_t)(p->io_base + p->io_size - 1));
+	aml_res_dword_memory(a, (uint32_t)p->mmio32_base,
+			     (uint32_t)(p->mmio32_base + p->mmio32_size - 1));
+	if (p->mmio64_size)
+		aml_res_qword_memory(a, p->mmio64_base, p->mmio64_base + p->mmio64_size - 1);
+	aml_resource_end(a);
+
+	pci_osc(a);
+	pci_prt(a);
+	aml_end(a);
+}
+
+/* PNP0C02 holding the MCFG's ECAM range, which validate_pci() keeps below 4 GiB. */
+static void motherboard_resources(struct aml *a, const struct acpi_config *cfg)
+{
+	uint64_t start = cfg->ecam_base + cfg->ecam_bus_start * ECAM_BUS_SIZE;
+	uint64_t len = ((uint64_t)cfg->ecam_bus_end - cfg->ecam_bus_start + 1) * ECAM_BUS_SIZE;
+
+	aml_device_begin(a, ACPI_DSDT_MBRES);
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0C02");
+	aml_name(a, "_CRS");
+	aml_resource_begin(a);
+	aml_res_memory32_fixed(a, (uint32_t)start, (uint32_t)len);
+	aml_resource_end(a);
+	aml_end(a);
+}
 
 static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 {
@@ -369,8 +609,10 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 		aml_end(a);
 	}
 
-	/* A PCI host bridge (PNP0A08 with _CID PNP0A03, _SEG, _BBN and a _CRS
-	 * of bus/IO/memory windows) goes here once the board has one. */
+	if (cfg->pci.enabled) {
+		pci_host(a, cfg);
+		motherboard_resources(a, cfg);
+	}
 
 	aml_end(a); /* \_SB */
 }
