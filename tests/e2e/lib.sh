@@ -5,7 +5,9 @@ set -uo pipefail
 : "${HOSTEL:?HOSTEL must point at the hostel binary (meson sets it)}"
 # Bound on one guest run: a hang guard, never a timing assertion.
 GUEST_BOUND=${GUEST_BOUND:-600}
-TMP=$(mktemp -d "${HOSTEL_BUILD_ROOT:-/tmp}/e2e.XXXXXX")
+# Under /tmp, not the build dir: in the test bed the build dir is a 9p share,
+# where FIFOs and sockets cannot be made; its /tmp is a local tmpfs.
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/hostel-e2e.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
 fail() { echo "FAIL: $*"; exit 1; }
