@@ -37,7 +37,9 @@ out=$root/initramfs.cpio.gz
 stampf=$root/initramfs.stamp
 
 kernel_load
-need_pkgs busybox-static cpio gzip
+# The up-to-date check runs before any package query: it is on the path of
+# every `hostel run` and test-bed boot.
+[ -x /bin/busybox ] || need_pkgs busybox-static
 stamp=$(inputs_hash "$here/initramfs.sh" "$here/lib.sh" "$here/guest-init" /bin/busybox "$KDIR/VERSION")
 
 fresh() { [ "$force" -eq 0 ] && [ -f "$out" ] && [ "$(cat "$stampf" 2>/dev/null)" = "$stamp" ]; }
@@ -51,6 +53,9 @@ if fresh; then
 	exit 0
 fi
 
+need_pkgs busybox-static cpio gzip
+# Installing busybox-static may have replaced a dynamic /bin/busybox.
+stamp=$(inputs_hash "$here/initramfs.sh" "$here/lib.sh" "$here/guest-init" /bin/busybox "$KDIR/VERSION")
 say "building the initramfs for $KREL"
 tmp=$(mktemp -d "$root/initramfs.tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
