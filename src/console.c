@@ -19,7 +19,7 @@
 
 #define RING_SIZE   (256 * 1024)
 #define TAIL_SIZE   16384 /* last console bytes kept for error reports */
-#define ESCAPE_CHAR 0x01 /* Ctrl-A */
+#define ESCAPE_CHAR 0x01  /* Ctrl-A */
 
 struct console {
 	struct byte_sink sink;
