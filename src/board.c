@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "board.h"
@@ -9,7 +10,9 @@
 #include "boot/acpi.h"
 #include "debugexit/debugexit.h"
 #include "i8042/i8042.h"
+#include "pci/pci.h"
 #include "pvpanic/pvpanic.h"
+#include "virtio/pci/vpci.h"
 #include "sysctl/sysctl.h"
 #include "pit/pit.h"
 #include "rtc/rtc.h"
@@ -132,6 +135,50 @@ int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_
 	}
 	set_cmos_memory(b->rtc, vm);
 
+	/* PCI: the host bridge, one virtio-blk per disk, then BAR placement
+	 * (hostel does the firmware's job: there is no BIOS). */
+	b->pci = pci_host_create();
+	if (!b->pci)
+		goto fail;
+	pci_host_set_cf9(b->pci, sysctl_rst_cnt_dev(b->sysctl));
+	kvm_ioevent_init(&b->ioev, vm);
+	if (cfg->nr_disks > BOARD_MAX_DISKS) {
+		ret = -E2BIG;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		ret = kvm_msi_init(&b->msi[i], vm, VPCI_NR_VECTORS(1));
+		if (ret) {
+			snprintf(why, whylen, "board: MSI-X vectors for disk %u: %s", i,
+				 strerror(-ret));
+			goto fail_quiet;
+		}
+		b->msi_up[i] = true;
+		b->vpci[i] = vpci_create_blk(b->pci, 1 + i, cfg->disks[i], &vm->gmem,
+					     &b->msi[i].ctl, &b->ioev.ctl);
+		if (!b->vpci[i]) {
+			snprintf(why, whylen, "board: cannot create virtio-blk for disk %u", i);
+			ret = -EINVAL;
+			goto fail_quiet;
+		}
+	}
+	struct pci_placements *pl = calloc(1, sizeof(*pl));
+	if (!pl)
+		goto fail;
+	ret = pci_host_assign_bars(b->pci, BOARD_PCI_MMIO_BASE, BOARD_PCI_MMIO_SIZE,
+				   BOARD_PCI_IO_BASE, BOARD_PCI_IO_SIZE, pl);
+	for (unsigned int i = 0; !ret && i < pl->nr; i++)
+		ret = bus_add(pl->p[i].io ? &vm->pio : &vm->mmio, pl->p[i].base, pl->p[i].size,
+			      pl->p[i].dev);
+	free(pl);
+	if (!ret)
+		ret = bus_add(&vm->mmio, BOARD_ECAM_BASE, PCI_ECAM_BUS_SIZE,
+			      pci_host_ecam_dev(b->pci));
+	if (ret) {
+		snprintf(why, whylen, "board: cannot place PCI BARs: %s", strerror(-ret));
+		goto fail_quiet;
+	}
+
 	struct acpi_config acfg;
 	acpi_config_pc_default(&acfg, cfg->nr_cpus);
 	acfg.pm1a_evt_port = PM1A_EVT_PORT;
@@ -142,6 +189,16 @@ int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_
 	acfg.reset_value = 0x06; /* RST_CPU | SYS_RST */
 	acfg.pvpanic = true;
 	acfg.pvpanic_port = PVPANIC_PORT;
+	acfg.pci.enabled = true;
+	acfg.ecam_base = BOARD_ECAM_BASE;
+	acfg.ecam_bus_start = 0;
+	acfg.ecam_bus_end = 0;
+	acfg.pci.mmio32_base = BOARD_PCI_MMIO_BASE;
+	acfg.pci.mmio32_size = BOARD_PCI_MMIO_SIZE;
+	acfg.pci.io_base = BOARD_PCI_IO_BASE;
+	acfg.pci.io_size = BOARD_PCI_IO_SIZE;
+	acfg.pci.mmio64_base = 0;
+	acfg.pci.mmio64_size = 0;
 	ret = acpi_build(&vm->gmem, ACPI_TABLES_BASE, ACPI_TABLES_SIZE, &acfg, &b->rsdp_addr);
 	if (ret) {
 		snprintf(why, whylen, "board: cannot build the ACPI tables: %s", strerror(-ret));
@@ -161,7 +218,7 @@ int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_
 		{0x80, 1, &b->ignore},
 		{0xed, 1, &b->ignore},
 		{0x92, 1, sysctl_port_a_dev(b->sysctl)},
-		{0xcf9, 1, sysctl_rst_cnt_dev(b->sysctl)},
+		{PCI_HOST_IO_BASE, PCI_HOST_IO_LEN, pci_host_io_dev(b->pci)},
 		{PVPANIC_PORT, PVPANIC_LEN, pvpanic_dev(b->pvpanic)},
 		{PM1A_EVT_PORT, ACPI_PM1_EVT_LEN, acpi_pm_evt_dev(b->pm)},
 		{PM1A_CNT_PORT, ACPI_PM1_CNT_LEN, acpi_pm_cnt_dev(b->pm)},
@@ -190,6 +247,18 @@ fail_quiet:
 
 void board_destroy(struct board *b)
 {
+	/* virtio first: it stops the disks' I/O before anything goes away. */
+	for (unsigned int i = 0; i < BOARD_MAX_DISKS; i++) {
+		if (b->vpci[i])
+			vpci_destroy(b->vpci[i]);
+		b->vpci[i] = NULL;
+		if (b->msi_up[i])
+			kvm_msi_fini(&b->msi[i]);
+		b->msi_up[i] = false;
+	}
+	if (b->pci)
+		pci_host_destroy(b->pci);
+	b->pci = NULL;
 	/* Devices first: they cancel their timers as they go. The event loop
 	 * is stopped by now, so no timer callback is running. */
 	if (b->debugexit)

@@ -15,6 +15,10 @@
  *   port 0x600-0x603  ACPI PM1a event block   SCI = IRQ 9 (level)
  *   port 0x604-0x605  ACPI PM1a control block (S5 -> power-off)
  *   port 0x608-0x60b  ACPI PM timer
+ *   port 0xcf8-0xcff  PCI configuration mechanism #1 (0xcf9 forwarded to reset control)
+ *   0xe0000000 1 MiB  PCI ECAM, bus 0 (MCFG; reserved in e820 and PNP0C02)
+ *   0xc0000000-0xdfffffff  PCI 32-bit BAR window; I/O BARs 0xc000-0xffff
+ *   PCI slot 1+i      virtio-blk for --disk i (vda, vdb, ...), MSI-X only
  *   0xe0000-0xfffff   ACPI tables (RSDP found by scanning or the zero page)
  *   PIC, IOAPIC, LAPIC: KVM's in-kernel irqchip
  */
@@ -26,14 +30,26 @@
 #include <stdint.h>
 #include "hostel/compiler.h"
 #include "hostel/device.h"
+#include "kvm/irq.h"
 #include "kvm/kvm.h"
 
 struct evloop;
 struct byte_sink;
 
+#define BOARD_ECAM_BASE	    0xe0000000ULL
+#define BOARD_PCI_MMIO_BASE 0xc0000000ULL
+#define BOARD_PCI_MMIO_SIZE 0x20000000ULL
+#define BOARD_PCI_IO_BASE   0xc000
+#define BOARD_PCI_IO_SIZE   0x4000
+#define BOARD_MAX_DISKS	    8
+
+struct blk;
+
 struct board_config {
 	unsigned int nr_cpus;
 	uint16_t debug_exit_port; /* 0: none */
+	struct blk *const *disks; /* owned by the caller; they outlive the board */
+	unsigned int nr_disks;
 };
 
 struct board {
@@ -50,6 +66,11 @@ struct board {
 	struct pvpanic *pvpanic;
 	struct debugexit *debugexit;
 	struct sysctl *sysctl;
+	struct pci_host *pci;
+	struct kvm_ioevent ioev;
+	struct hostel_msi msi[BOARD_MAX_DISKS];
+	bool msi_up[BOARD_MAX_DISKS];
+	struct vpci *vpci[BOARD_MAX_DISKS];
 	struct dev ignore;
 	uint64_t rsdp_addr; /* ACPI RSDP, 0 if none */
 };

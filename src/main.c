@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "board.h"
+#include "pci/pci.h"
 #include "boot/boot.h"
 #include "cli.h"
 #include "console.h"
@@ -22,6 +23,8 @@
 #include "hostel/log.h"
 #include "kvm/kvm.h"
 #include "serial/uart.h"
+#include "virtio/blk/backend.h"
+#include "virtio/blk/blk.h"
 
 #define KERNEL_MAX (256ULL << 20)
 
@@ -164,6 +167,10 @@ struct session {
 	struct console *con;
 	sigset_t mask;
 	unsigned int signals; /* termination signals seen (event-loop thread only) */
+	/* Disks live across reboots: the image lock and a snapshot's overlay
+	 * belong to the session, not to one boot. */
+	struct blk *disks[CLI_MAX_DISKS];
+	unsigned int nr_disks;
 	unsigned int boots;
 };
 
@@ -292,7 +299,10 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		return VM_STOP_NONE;
 	}
 	struct e820_entry e820[BOOT_E820_MAX];
-	unsigned int ne = boot_e820_build(b->vm.low_size, b->vm.high_size, e820, BOOT_E820_MAX);
+	unsigned int ne = boot_e820_build(b->vm.low_size, b->vm.high_size, e820, BOOT_E820_MAX - 1);
+	/* PCI ECAM: reserved, so Linux trusts the MCFG (the BAR window is not:
+	 * Linux would cut reserved ranges out of the host bridge's windows). */
+	e820[ne++] = (struct e820_entry){BOARD_ECAM_BASE, PCI_ECAM_BUS_SIZE, E820_RESERVED};
 	b->el = evloop_create();
 	if (!b->el) {
 		log_error("cannot create the event loop");
@@ -301,6 +311,8 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 	struct board_config bcfg = {
 		.nr_cpus = o->cpus,
 		.debug_exit_port = o->debug_exit,
+		.disks = s->disks,
+		.nr_disks = s->nr_disks,
 	};
 	if (board_create(&b->board, &b->vm, b->el, console_sink(s->con), &bcfg, why, sizeof(why))) {
 		log_error("%s", why);
@@ -432,6 +444,35 @@ static int vmm_run(const struct hostel_opts *o)
 	pthread_sigmask(SIG_BLOCK, &s.mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	for (unsigned int i = 0; i < o->nr_disks; i++) {
+		const struct disk_opts *d = &o->disks[i];
+		struct blk_backend *be;
+		char serial[24];
+		if (blk_file_open(d->path, d->readonly, d->snapshot,
+				  d->cache == DISK_CACHE_NONE ? BLK_CACHE_NONE
+							      : BLK_CACHE_WRITEBACK,
+				  &be, why, sizeof(why))) {
+			log_error("%s", why);
+			code = HOSTEL_EXIT_BAD_INPUT;
+			goto out;
+		}
+		snprintf(serial, sizeof(serial), "hostel-vd%c", 'a' + i);
+		struct blk_opts bo = {
+			.readonly = d->readonly,
+			.serial = serial,
+			.discard = !d->readonly,
+			.write_zeroes = !d->readonly,
+		};
+		s.disks[i] = blk_create(be, &bo);
+		if (!s.disks[i]) {
+			be->ops->close(be);
+			log_error("disk '%s': cannot create the virtio-blk device", d->path);
+			code = HOSTEL_EXIT_BAD_INPUT;
+			goto out;
+		}
+		s.nr_disks++;
+	}
+
 	enum console_mode cm = o->console == CON_FILE	? CONSOLE_FILE
 			       : o->console == CON_NONE ? CONSOLE_NONE
 							: CONSOLE_STDIO;
@@ -496,6 +537,10 @@ static int vmm_run(const struct hostel_opts *o)
 			break;
 	}
 out:
+	/* Last: blk_destroy flushes nothing the guest did not ask for, but
+	 * closes (and unlocks) each image only after every boot is gone. */
+	for (unsigned int i = 0; i < s.nr_disks; i++)
+		blk_destroy(s.disks[i]);
 	if (s.con)
 		console_destroy(s.con);
 	unmap_input(&s.kf);
