@@ -1292,6 +1292,11 @@ static void test_blk_io(void **state)
 	cap = bar_rd(f, f->devcfg + offsetof(struct virtio_blk_config, capacity), 4) |
 	      bar_rd(f, f->devcfg + offsetof(struct virtio_blk_config, capacity) + 4, 4) << 32;
 	assert_int_equal(cap, DISK_SIZE / 512);
+	assert_int_equal(bar_rd(f, f->devcfg, 8), DISK_SIZE / 512); /* one 8-byte access */
+	/* Read-only fields: writes are dropped (BAD-INPUTS 10). */
+	bar_wr(f, f->devcfg, 0xffffffff, 4);
+	bar_wr(f, f->devcfg + 1, ~0ull, 8);
+	assert_int_equal(bar_rd(f, f->devcfg, 8), DISK_SIZE / 512);
 	assert_int_equal(bar_rd(f, f->devcfg + sizeof(struct virtio_blk_config), 4), 0);
 	assert_int_equal(cfg_rd(f, PCI_DEVICE_ID, 2), 0x1040 + VIRTIO_ID_BLOCK);
 	assert_int_equal(cfg_rd(f, PCI_CLASS_REVISION, 4) >> 8, 0x018000);
