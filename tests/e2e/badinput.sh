@@ -49,6 +49,12 @@ expect 81 "kernel '$TMP/random'" run --kernel "$TMP/random"
 expect 81 "kernel '$TMP/short'" run --kernel "$TMP/short"
 expect 81 "too old" run --kernel "$TMP/old"
 
+# Without KVM the status is 80 and the line says what to do.
+if [ ! -e /dev/kvm ]; then
+	kernel0="${HOSTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hostel}/kernel/vmlinuz"
+	expect 80 "/dev/kvm does not exist" run --kernel "$kernel0"
+fi
+
 # A good kernel with a bad initrd is reported before anything runs.
 kernel="${HOSTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hostel}/kernel/vmlinuz"
 [ -r "$kernel" ] || fail "no kernel at $kernel: run images/kernel.sh"

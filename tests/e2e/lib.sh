@@ -24,13 +24,14 @@ require_kvm() {
 
 b64() { printf '%s' "$1" | base64 -w0; }
 
-# guest_run OUT SCRIPT [hostel run options...]: boot the default guest,
+# guest_run OUT SCRIPT [hostel run options...]: boot the default guest
+# (with $GUEST_CMDLINE added to its command line, if set),
 # run SCRIPT (sh) in it, wait for hostel to exit. Sets $status to hostel's
 # exit status; the console transcript is in OUT.
 guest_run() {
 	local out=$1 script=$2
 	shift 2
-	timeout -k 10 "$GUEST_BOUND" "$HOSTEL" run --cmdline "hostel.cmd=$(b64 "$script")" "$@" \
+	timeout -k 10 "$GUEST_BOUND" "$HOSTEL" run --cmdline "hostel.cmd=$(b64 "$script")${GUEST_CMDLINE:+ $GUEST_CMDLINE}" "$@" \
 		</dev/null >"$out" 2>"$out.err"
 	status=$?
 	if [ "$status" -eq 124 ]; then

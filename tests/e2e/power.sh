@@ -16,6 +16,13 @@ grep -q 'last console lines' "$TMP/out.err" || fail "panic: no console lines on 
 grep -q 'Kernel panic' "$TMP/out.err" || fail "panic: the panic message is not among the last lines"
 pass "guest panic -> 83, last console lines printed"
 
+# reboot=t: the guest kernel reboots by triple fault, which hostel reports
+# as a guest CPU failure (84) with a one-line reason.
+GUEST_CMDLINE=reboot=t guest_run "$TMP/out" 'reboot -f; sleep 600'
+[ "$status" -eq 84 ] || { tail -20 "$TMP/out"; fail "triple fault: hostel exited $status, want 84"; }
+grep -q 'guest CPU failure: .*triple fault' "$TMP/out.err" || fail "triple fault: stderr '$(cat "$TMP/out.err")'"
+pass "triple fault -> 84: $(grep 'guest CPU failure' "$TMP/out.err")"
+
 for v in 0 5 42; do
 	guest_run "$TMP/out" "printf '\\$(printf %03o "$v")' | dd of=/dev/port bs=1 seek=$((0x501)) count=1 2>/dev/null; sleep 600" --debug-exit
 	want=$(((v << 1) | 1))
