@@ -41,3 +41,28 @@ session_end
 grep -q 'hostel-guest: power button' "$TMP/out" || fail "SIGTERM: the guest did not see the power button"
 grep -q 'reboot: Power down' "$TMP/out" || fail "SIGTERM: the guest did not shut down cleanly"
 pass "SIGTERM -> ACPI power button -> clean guest shutdown -> 0"
+
+# A guest that ignores the power button: a second signal stops it at once;
+# SIGHUP (the terminal went away) with a short grace period stops it hard
+# when the grace period ends. Both are clean stops: 0.
+session_start "$TMP/out"
+wait_for "$TMP/out" '^hostel-guest: ready'
+send 'killall acpid; echo acpid-gone'
+wait_for "$TMP/out" '^acpid-gone'
+hpid=$(pgrep -P "$SPID" hostel)
+kill -TERM "$hpid"
+kill -TERM "$hpid"
+session_end
+[ "$status" -eq 0 ] || fail "second SIGTERM: hostel exited $status, want 0"
+grep -q 'power button pressed' "$TMP/out" && fail "second SIGTERM: the guest was not stopped hard"
+pass "a second SIGTERM stops a guest that ignores the power button -> 0"
+
+session_start "$TMP/out" --shutdown-grace 2 -v
+wait_for "$TMP/out" '^hostel-guest: ready'
+send 'killall acpid; echo acpid-gone'
+wait_for "$TMP/out" '^acpid-gone'
+kill -HUP "$(pgrep -P "$SPID" hostel)"
+session_end
+[ "$status" -eq 0 ] || fail "SIGHUP: hostel exited $status, want 0"
+grep -q 'grace period' "$TMP/out.err" || fail "SIGHUP: no hard stop after the grace period: $(cat "$TMP/out.err")"
+pass "SIGHUP -> power button, hard stop after the grace period -> 0"
