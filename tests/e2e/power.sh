@@ -33,9 +33,9 @@ guest_run "$TMP/out" "printf '\\003' | dd of=/dev/port bs=1 seek=$((0xf4)) count
 [ "$status" -eq 7 ] || fail "debug-exit at 0xf4: hostel exited $status, want 7"
 pass "debug-exit at port 0xf4 -> 7"
 
-session_start "$TMP/out"
-wait_for "$TMP/out" '^hostel-guest: ready'
-kill -TERM "$SPID"
+session_start "$TMP/out" --cmdline "hostel.cmd=$(b64 'echo waiting-for-the-button; sleep 600')"
+wait_for "$TMP/out" '^waiting-for-the-button'
+kill -TERM "$(pgrep -P "$SPID" hostel)"
 session_end
 [ "$status" -eq 0 ] || { tail -20 "$TMP/out"; fail "SIGTERM: hostel exited $status, want 0"; }
 grep -q 'hostel-guest: power button' "$TMP/out" || fail "SIGTERM: the guest did not see the power button"
@@ -45,9 +45,8 @@ pass "SIGTERM -> ACPI power button -> clean guest shutdown -> 0"
 # A guest that ignores the power button: a second signal stops it at once;
 # SIGHUP (the terminal went away) with a short grace period stops it hard
 # when the grace period ends. Both are clean stops: 0.
-session_start "$TMP/out"
-wait_for "$TMP/out" '^hostel-guest: ready'
-send 'killall acpid; echo acpid-gone'
+deaf=$(b64 'killall acpid; echo acpid-gone; sleep 600')
+session_start "$TMP/out" --cmdline "hostel.cmd=$deaf"
 wait_for "$TMP/out" '^acpid-gone'
 hpid=$(pgrep -P "$SPID" hostel)
 kill -TERM "$hpid"
@@ -57,9 +56,7 @@ session_end
 grep -q 'power button pressed' "$TMP/out" && fail "second SIGTERM: the guest was not stopped hard"
 pass "a second SIGTERM stops a guest that ignores the power button -> 0"
 
-session_start "$TMP/out" --shutdown-grace 2 -v
-wait_for "$TMP/out" '^hostel-guest: ready'
-send 'killall acpid; echo acpid-gone'
+session_start "$TMP/out" --shutdown-grace 2 -v --cmdline "hostel.cmd=$deaf"
 wait_for "$TMP/out" '^acpid-gone'
 kill -HUP "$(pgrep -P "$SPID" hostel)"
 session_end

@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
 # Guest reboot: the VM restarts from scratch in the same process (a second
 # boot), then powers off -> 0. With --no-reboot a reboot ends hostel with 82.
-# 20 reboots in one process keep hostel's fd count and thread count constant.
+# 20 reboots in one process keep hostel's fd and thread counts constant.
+# The guest counts its boots in the first byte of a small disk, which
+# (unlike RAM) survives a reboot; no typing on the console is needed.
 . "$(dirname "$0")/lib.sh"
 require_kvm
 
-session_start "$TMP/out"
-wait_for "$TMP/out" '^hostel-guest: ready' 1
-send 'echo first-boot; reboot -f'
-wait_for "$TMP/out" '^hostel-guest: ready' 2
-send 'echo second-boot; poweroff -f'
-session_end
+# reboots N: the guest's script for "reboot until the counter passes N".
+# The counter is decimal text at the start of the disk.
+reboots() {
+	local script='
+		n=$(head -c 8 /dev/vda | tr -dc 0-9)
+		n=$((${n:-0} + 1))
+		echo "boot-number=$n"
+		echo "$n" | dd of=/dev/vda bs=512 conv=sync,fsync 2>/dev/null
+		if [ "$n" -le LIMIT ]; then reboot -f; fi
+		poweroff -f'
+	printf '%s' "${script/LIMIT/$1}"
+}
+
+truncate -s 1M "$TMP/count.img"
+guest_run "$TMP/out" "$(reboots 1)" --disk "$TMP/count.img"
 [ "$status" -eq 0 ] || { tail -20 "$TMP/out"; fail "hostel exited $status, want 0"; }
-grep -q 'first-boot' "$TMP/out" && grep -q 'second-boot' "$TMP/out" || fail "commands missing"
+[ "$(grep -c '^hostel-guest: ready' "$TMP/out")" -eq 2 ] || fail "the guest did not boot twice"
+grep -q '^boot-number=2' "$TMP/out" || fail "no second boot"
 pass "reboot: the guest booted twice in one process, then powered off -> 0"
 
 guest_run "$TMP/out2" 'reboot -f' --no-reboot
@@ -20,19 +32,20 @@ guest_run "$TMP/out2" 'reboot -f' --no-reboot
 pass "--no-reboot: guest reboot -> 82"
 
 # 20 reboots: resources measured at each ready line must not grow.
-session_start "$TMP/out3" --memory 256M
+truncate -s 0 "$TMP/count.img"
+truncate -s 1M "$TMP/count.img"
+session_start "$TMP/out3" --memory 256M --disk "$TMP/count.img" --cmdline "hostel.cmd=$(b64 "$(reboots 20)")"
 fds=() threads=()
-for i in $(seq 1 20); do
+for i in $(seq 1 21); do
 	wait_for "$TMP/out3" '^hostel-guest: ready' "$i"
-	fds+=("$(ls /proc/"$(pgrep -P "$SPID" hostel || echo "$SPID")"/fd | wc -l)")
-	threads+=("$(ls /proc/"$(pgrep -P "$SPID" hostel || echo "$SPID")"/task | wc -l)")
-	send 'reboot -f'
+	hp=$(pgrep -P "$SPID" hostel) || fail "hostel is gone after $i boots"
+	fds+=("$(ls /proc/"$hp"/fd | wc -l)")
+	threads+=("$(ls /proc/"$hp"/task | wc -l)")
 done
-wait_for "$TMP/out3" '^hostel-guest: ready' 21
-send 'poweroff -f'
 session_end
 [ "$status" -eq 0 ] || fail "20 reboots: hostel exited $status"
-for i in $(seq 1 19); do
+[ "$(grep -c '^hostel-guest: ready' "$TMP/out3")" -eq 21 ] || fail "20 reboots: not 21 boots"
+for i in $(seq 1 20); do
 	[ "${fds[$i]}" -eq "${fds[0]}" ] || fail "fd count changed across reboots: ${fds[*]}"
 	[ "${threads[$i]}" -eq "${threads[0]}" ] || fail "thread count changed across reboots: ${threads[*]}"
 done
