@@ -6,6 +6,9 @@ require_kvm
 
 session_start "$TMP/out"
 wait_for "$TMP/out" '^hostel-guest: ready'
+# Type once the shell has started (its banner is out): input that arrives
+# while the console is still changing hands can be lost, as on a real tty.
+wait_for "$TMP/out" "Enter 'help' for a list of built-in commands"
 send 'echo typed-$((6*7))'
 wait_for "$TMP/out" 'typed-42'
 send 'poweroff -f'
