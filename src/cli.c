@@ -31,10 +31,15 @@ const char cli_usage[] =
 const char cli_run_usage[] =
 	"Usage: hostel run [OPTIONS]\n"
 	"\n"
-	"Boot a Linux bzImage on a virtual PC with a 16550 serial console. With no\n"
+	"Boot a Linux kernel on a virtual PC with a 16550 serial console. With no\n"
 	"--kernel, boots the default guest built by images/ (built first if missing).\n"
 	"\n"
-	"  -k, --kernel PATH        Linux bzImage to boot\n"
+	"  -k, --kernel PATH        Linux kernel to boot: a bzImage (vmlinuz) or an ELF\n"
+	"                           vmlinux. A bzImage's xz/gzip/zstd payload is\n"
+	"                           unpacked on the host once and cached in\n"
+	"                           $HOSTEL_KERNEL_CACHE (default ~/.cache/hostel/vmlinux)\n"
+	"      --no-kernel-unpack   let the kernel decompress itself in the guest\n"
+	"                           (slower; keeps the kernel's own KASLR)\n"
 	"  -i, --initrd PATH        initramfs or initrd image\n"
 	"  -a, --cmdline STRING     kernel command line (hostel appends console=ttyS0\n"
 	"                           and what its devices need, unless --no-auto-cmdline)\n"
@@ -153,6 +158,7 @@ enum {
 	OPT_DEBUG_EXIT,
 	OPT_GRACE,
 	OPT_DISK,
+	OPT_NO_UNPACK,
 	OPT_MAX,
 };
 
@@ -178,6 +184,7 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 		{"debug-exit", optional_argument, NULL, OPT_DEBUG_EXIT},
 		{"shutdown-grace", required_argument, NULL, OPT_GRACE},
 		{"disk", required_argument, NULL, OPT_DISK},
+		{"no-kernel-unpack", no_argument, NULL, OPT_NO_UNPACK},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -294,6 +301,9 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 			break;
 		case OPT_NO_REBOOT:
 			o->no_reboot = true;
+			break;
+		case OPT_NO_UNPACK:
+			o->no_unpack = true;
 			break;
 		case OPT_DEBUG_EXIT: {
 			unsigned long port = 0x501; /* QEMU's isa-debug-exit default */

@@ -38,6 +38,7 @@ struct hostel_opts {
 	enum console_kind console;
 	const char *console_path;
 	int verbose;
+	bool no_unpack;	       /* boot a bzImage as is: the guest decompresses it */
 	bool no_reboot;	       /* a guest reboot ends hostel with HOSTEL_EXIT_REBOOT */
 	uint16_t debug_exit;   /* isa-debug-exit port, 0 = none */
 	unsigned int grace_s;  /* SIGTERM: seconds from power button to hard stop */

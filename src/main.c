@@ -15,6 +15,8 @@
 #include "board.h"
 #include "pci/pci.h"
 #include "boot/boot.h"
+#include "boot/kcache.h"
+#include "boot/vmlinux.h"
 #include "cli.h"
 #include "console.h"
 #include "evloop.h"
@@ -164,6 +166,7 @@ struct session {
 	 * does not carry the kernel and initrd while the guest runs. */
 	struct mapped_file kf, inf;
 	char *cmdline;
+	char cache_dir[4096]; /* unpacked kernels ("" = no cache) */
 	struct console *con;
 	sigset_t mask;
 	unsigned int signals; /* termination signals seen (event-loop thread only) */
@@ -250,6 +253,18 @@ static void boot_teardown(struct boot *b)
 	b->vm_up = false;
 }
 
+/* Unpacked kernels: $HOSTEL_KERNEL_CACHE, else <cache>/vmlinux. */
+static void kernel_cache_init(char *dir, size_t len)
+{
+	const char *e = getenv("HOSTEL_KERNEL_CACHE");
+	char root[4096];
+
+	if (e && *e)
+		snprintf(dir, len, "%s", e);
+	else if ((size_t)snprintf(dir, len, "%s/vmlinux", cache_dir(root, sizeof(root))) >= len)
+		dir[0] = '\0';
+}
+
 static int map_inputs(struct session *s, char *why, size_t whylen)
 {
 	const char *bwhy;
@@ -257,7 +272,14 @@ static int map_inputs(struct session *s, char *why, size_t whylen)
 
 	if (map_input("kernel", s->kernel, KERNEL_MAX, &s->kf, why, whylen))
 		return -EINVAL;
-	if (bzimage_parse(s->kf.data, s->kf.len, &bz, &bwhy)) {
+	if (vmlinux_is_elf(s->kf.data, s->kf.len)) {
+		struct vmlinux_info vi;
+		if (vmlinux_parse(s->kf.data, s->kf.len, &vi, &bwhy)) {
+			snprintf(why, whylen, "kernel '%s': %s", s->kernel, bwhy);
+			unmap_input(&s->kf);
+			return -EINVAL;
+		}
+	} else if (bzimage_parse(s->kf.data, s->kf.len, &bz, &bwhy)) {
 		snprintf(why, whylen, "kernel '%s': %s", s->kernel, bwhy);
 		unmap_input(&s->kf);
 		return -EINVAL;
@@ -329,8 +351,31 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		.nr_e820 = ne,
 		.rsdp_addr = b->board.rsdp_addr,
 	};
+	/* The vmlinux inside, unpacked on the host (or from the cache): the
+	 * guest's decompressor is the slowest part of a boot under KVM. */
+	struct kimage ki = KIMAGE_INIT;
+	if (!o->no_unpack && !vmlinux_is_elf(s->kf.data, s->kf.len)) {
+		ret = kcache_get(s->cache_dir[0] ? s->cache_dir : NULL, s->kf.data, s->kf.len, &ki,
+				 &bwhy);
+		if (ret == 0) {
+			log_debug("kernel: %s payload, vmlinux of %zu KiB %s", kcomp_name(ki.comp),
+				  ki.len >> 10,
+				  ki.from_cache ? "from the cache"
+				  : ki.stored	? "unpacked and cached"
+						: "unpacked");
+			bc.vmlinux = ki.data;
+			bc.vmlinux_len = ki.len;
+			bc.vmlinux_from_fd = ki.fd >= 0;
+			bc.vmlinux_fd = ki.fd;
+		} else {
+			/* The guest's own decompressor gets its chance (and reports). */
+			log_debug("kernel: booting the bzImage as is: %s",
+				  ret == -ENOTSUP ? "no payload hostel unpacks" : bwhy);
+		}
+	}
 	struct boot_entry be;
 	ret = boot_load(&b->vm.gmem, &bc, &be, &bwhy);
+	kcache_put(&ki);
 	unmap_input(&s->kf);
 	unmap_input(&s->inf);
 	if (ret) {
@@ -407,6 +452,7 @@ static int vmm_run(const struct hostel_opts *o)
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
+	kernel_cache_init(s.cache_dir, sizeof(s.cache_dir));
 	s.kernel = o->kernel;
 	s.initrd = o->initrd;
 	if (!s.kernel) {

@@ -8,6 +8,7 @@
 #ifndef HOSTEL_BOOT_H
 #define HOSTEL_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "hostel/compiler.h"
@@ -25,6 +26,8 @@
 #define BOOT_LOW_RAM_MAX    (3ULL << 30)   /* RAM below the 32-bit PCI/MMIO hole */
 #define BOOT_HIGH_RAM_ADDR  (4ULL << 30)   /* the rest of RAM starts here */
 #define BOOT_GDT_ENTRIES    4		   /* null, null, 0x10 code, 0x18 data */
+#define BOOT_PGTABLE_ADDR   0x9000ULL	   /* PML4, PDPT, 4 PDs: identity map of 4 GiB */
+#define BOOT_PGTABLE_SIZE   0x6000ULL
 
 #define E820_RAM      1
 #define E820_RESERVED 2
@@ -51,6 +54,8 @@ struct bzimage_info {
 	uint64_t pref_address;
 	uint8_t relocatable;
 	uint16_t xloadflags;
+	uint32_t payload_offset; /* protocol 2.08+: compressed vmlinux, from kernel_offset */
+	uint32_t payload_length; /* 0 when the header does not say or it is out of bounds */
 	uint32_t header_end; /* file offset just past the setup header (0x202 + byte at 0x201) */
 	char version[64]; /* kernel_version string, if present, else "" (non-printables as '?') */
 };
@@ -75,13 +80,27 @@ struct boot_config {
 	const struct e820_entry *e820;
 	unsigned int nr_e820;
 	uint64_t rsdp_addr; /* 0: none (boot_params.acpi_rsdp_addr, protocol 2.14+) */
+	/*
+	 * The unpacked ELF vmlinux of @kernel (see vmlinux.h), or NULL. With it,
+	 * or when @kernel is itself an ELF vmlinux, the kernel is loaded
+	 * segment by segment and entered at its 64-bit entry point.
+	 */
+	const void *vmlinux;
+	size_t vmlinux_len;
+	/* If set, segment bytes are read from this fd (the file @vmlinux maps)
+	 * straight into guest RAM, so they never count in hostel's own RSS. */
+	bool vmlinux_from_fd;
+	int vmlinux_fd;
 };
 
 struct boot_entry {
-	uint32_t entry_eip; /* 32-bit entry point */
+	bool long_mode;	    /* 64-bit entry: paging on, identity map at cr3 */
+	uint64_t rip;	    /* 64-bit entry point (long_mode) */
+	uint64_t cr3;	    /* PML4 of the identity map of the first 4 GiB (long_mode) */
+	uint32_t entry_eip; /* 32-bit entry point (!long_mode) */
 	uint32_t esi;	    /* zero page */
 	uint32_t esp;
-	uint32_t gdt_base; /* flat GDT written at BOOT_GDT_ADDR: 0x10 code, 0x18 data */
+	uint32_t gdt_base; /* GDT at BOOT_GDT_ADDR: 0x10 code (64-bit if long_mode), 0x18 data */
 	uint16_t gdt_limit;
 	uint64_t initrd_addr; /* 0 if none */
 };

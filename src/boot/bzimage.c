@@ -18,7 +18,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "boot/boot.h"
+#include "boot/vmlinux.h"
 
 /* The zero page and the setup header are little-endian structs copied raw. */
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -198,6 +200,12 @@ int bzimage_parse(const void *img, size_t len, struct bzimage_info *out, const c
 	}
 	if (h.version >= 0x020c)
 		out->xloadflags = h.xloadflags;
+	/* The payload, if the header places it inside the file. */
+	if (h.version >= 0x0208 && h.payload_length && h.payload_offset <= out->kernel_size &&
+	    h.payload_length <= out->kernel_size - h.payload_offset) {
+		out->payload_offset = h.payload_offset;
+		out->payload_length = h.payload_length;
+	}
 
 	/* Version string: only if it starts inside the setup code. */
 	if (h.kernel_version) {
@@ -319,6 +327,83 @@ static void put_le64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/*
+ * A bare vmlinux has no setup header: describe it as a current bzImage
+ * would (protocol 2.15, COMMAND_LINE_SIZE 2048, initrd anywhere below 2 GiB).
+ */
+#define ELF_PROTOCOL	 0x020f
+#define ELF_CMDLINE_SIZE 2047
+static void elf_header(struct bzimage_info *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->protocol = ELF_PROTOCOL;
+	k->cmdline_size = ELF_CMDLINE_SIZE;
+	k->initrd_addr_max = 0x7fffffff;
+	k->kernel_alignment = 2 * MIB;
+}
+
+static void elf_setup_header(struct setup_header *h)
+{
+	h->boot_flag = BOOT_FLAG_MAGIC;
+	h->header = HDRS_MAGIC;
+	h->version = ELF_PROTOCOL;
+	h->loadflags = LOADED_HIGH;
+	h->cmdline_size = ELF_CMDLINE_SIZE;
+	h->initrd_addr_max = 0x7fffffff;
+	h->kernel_alignment = 2 * MIB;
+}
+
+/* Every PT_LOAD at its physical address; the part past p_filesz is zeroed. */
+static int load_segments(struct gmem *gm, const struct boot_config *cfg, const uint8_t *elf,
+			 const struct vmlinux_info *vi)
+{
+	for (unsigned int i = 0; i < vi->nr_segs; i++) {
+		const struct vmlinux_seg *s = &vi->segs[i];
+		uint8_t *dst = gmem_ptr(gm, s->paddr, s->memsz);
+		if (!dst)
+			return -EFAULT;
+		if (cfg->vmlinux_from_fd && !vmlinux_is_elf(cfg->kernel, cfg->kernel_len)) {
+			for (uint64_t off = 0; off < s->filesz;) {
+				ssize_t r = pread(cfg->vmlinux_fd, dst + off, s->filesz - off,
+						  (off_t)(s->offset + off));
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r <= 0)
+					return -EIO;
+				off += (uint64_t)r;
+			}
+		} else {
+			memcpy(dst, elf + s->offset, s->filesz);
+		}
+		memset(dst + s->filesz, 0, s->memsz - s->filesz);
+	}
+	return 0;
+}
+
+/*
+ * Page tables for the 64-bit entry (boot.rst, "64-bit boot protocol": the
+ * kernel, zero page and command line must be identity mapped): PML4 ->
+ * PDPT -> four page directories of 2 MiB pages covering 0-4 GiB.
+ */
+static int write_identity_map(struct gmem *gm)
+{
+	uint8_t *t = gmem_ptr(gm, BOOT_PGTABLE_ADDR, BOOT_PGTABLE_SIZE);
+	const uint64_t present_rw = 0x3, huge = 0x80;
+
+	if (!t)
+		return -EFAULT;
+	memset(t, 0, BOOT_PGTABLE_SIZE);
+	put_le64(t, (BOOT_PGTABLE_ADDR + 0x1000) | present_rw);
+	for (uint64_t pd = 0; pd < 4; pd++) {
+		uint64_t pd_addr = BOOT_PGTABLE_ADDR + 0x2000 + pd * 0x1000;
+		put_le64(t + 0x1000 + pd * 8, pd_addr | present_rw);
+		for (uint64_t e = 0; e < 512; e++)
+			put_le64(t + 0x2000 + pd * 0x1000 + e * 8,
+				 (pd * GIB + e * 2 * MIB) | present_rw | huge);
+	}
+	return 0;
+}
+
 int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry *out,
 	      const char **why)
 {
@@ -333,8 +418,19 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
 	if (!gm || !cfg || !out)
 		return fail(why, -EINVAL, "boot_load: missing guest memory, config or output");
 	memset(out, 0, sizeof(*out));
-	ret = bzimage_parse(cfg->kernel, cfg->kernel_len, &k, why);
-	if (ret)
+	/* An ELF vmlinux: given as the kernel itself, or unpacked from it. */
+	bool bare_elf = vmlinux_is_elf(cfg->kernel, cfg->kernel_len);
+	const void *elf = bare_elf ? cfg->kernel : cfg->vmlinux;
+	size_t elf_len = bare_elf ? cfg->kernel_len : cfg->vmlinux_len;
+	struct vmlinux_info vi = {0};
+	if (elf) {
+		ret = vmlinux_parse(elf, elf_len, &vi, why);
+		if (ret)
+			return ret;
+	}
+	if (bare_elf)
+		elf_header(&k);
+	else if ((ret = bzimage_parse(cfg->kernel, cfg->kernel_len, &k, why)))
 		return ret;
 
 	if (!cfg->e820 || cfg->nr_e820 == 0)
@@ -363,9 +459,14 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
 
 	/* For messages: the guest's RAM as the user sized it (-m). */
 	ram = gmem_total(gm);
-	run_start = kernel_run_start(&k);
-	kend = MAX(BOOT_KERNEL_ADDR + k.kernel_size, sat_add(run_start, k.init_size));
-	if (!e820_ram_holding(cfg, BOOT_KERNEL_ADDR, kend))
+	run_start = elf ? vi.lo : kernel_run_start(&k);
+	kend = elf ? vi.hi : MAX(BOOT_KERNEL_ADDR + k.kernel_size, sat_add(run_start, k.init_size));
+	if (elf && !e820_ram_holding(cfg, vi.lo, vi.hi))
+		return fail(why, -ENOMEM,
+			    "%llu MiB of RAM is too small for this kernel: it loads at %llu MiB "
+			    "and needs contiguous RAM up to %llu MiB",
+			    ram / MIB, (unsigned long long)(vi.lo / MIB), mib_up(vi.hi));
+	if (!elf && !e820_ram_holding(cfg, BOOT_KERNEL_ADDR, kend))
 		return fail(why, -ENOMEM,
 			    "%llu MiB of RAM is too small for this kernel: it needs contiguous RAM "
 			    "from 1 MiB up to %llu MiB (init_size %llu MiB at %llu MiB)",
@@ -399,7 +500,8 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
 		{BOOT_ZERO_PAGE_ADDR, sizeof(bp), "zero page"},
 		{BOOT_STACK_TOP & ~(PAGE_SIZE - 1), BOOT_STACK_TOP & (PAGE_SIZE - 1), "boot stack"},
 		{BOOT_CMDLINE_ADDR, clen + 1, "command line"},
-		{BOOT_KERNEL_ADDR, kend - BOOT_KERNEL_ADDR, "kernel"},
+		{elf ? vi.lo : BOOT_KERNEL_ADDR, kend - (elf ? vi.lo : BOOT_KERNEL_ADDR), "kernel"},
+		{BOOT_PGTABLE_ADDR, elf ? BOOT_PGTABLE_SIZE : 0, "page tables"},
 		{initrd_addr, cfg->initrd ? cfg->initrd_len : 0, "initrd"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(ranges); i++)
@@ -417,7 +519,8 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
 	 * accessed, present, DPL 0.
 	 */
 	memset(gdt, 0, sizeof(gdt));
-	put_le64(gdt + 0x10, 0x00cf9b000000ffffULL);
+	/* The 64-bit entry wants a long-mode code segment (L=1, D=0) instead. */
+	put_le64(gdt + 0x10, elf ? 0x00af9b000000ffffULL : 0x00cf9b000000ffffULL);
 	put_le64(gdt + 0x18, 0x00cf93000000ffffULL);
 
 	/*
@@ -426,8 +529,11 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
 	 * must set. The sentinel at 0x1ef stays 0: we did not copy past the header.
 	 */
 	memset(&bp, 0, sizeof(bp));
-	memcpy((uint8_t *)&bp + SETUP_HDR_OFF, (const uint8_t *)cfg->kernel + SETUP_HDR_OFF,
-	       MIN(k.header_end, ZP_HDR_AREA_END) - SETUP_HDR_OFF);
+	if (bare_elf)
+		elf_setup_header(&bp.hdr);
+	else
+		memcpy((uint8_t *)&bp + SETUP_HDR_OFF, (const uint8_t *)cfg->kernel + SETUP_HDR_OFF,
+		       MIN(k.header_end, ZP_HDR_AREA_END) - SETUP_HDR_OFF);
 	bp.hdr.vid_mode = VID_MODE_NORMAL;
 	bp.hdr.type_of_loader = LOADER_UNDEFINED;
 	bp.hdr.loadflags |= CAN_USE_HEAP; /* LOADED_HIGH is already set: parse checked */
@@ -456,11 +562,18 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
 	if (gmem_write(gm, BOOT_GDT_ADDR, gdt, sizeof(gdt)) ||
 	    gmem_write(gm, BOOT_ZERO_PAGE_ADDR, &bp, sizeof(bp)) ||
 	    gmem_write(gm, BOOT_CMDLINE_ADDR, cmdline, clen + 1) ||
-	    gmem_write(gm, BOOT_KERNEL_ADDR, (const uint8_t *)cfg->kernel + k.kernel_offset,
-		       k.kernel_size) ||
+	    (elf ? load_segments(gm, cfg, elf, &vi)
+		 : gmem_write(gm, BOOT_KERNEL_ADDR, (const uint8_t *)cfg->kernel + k.kernel_offset,
+			      k.kernel_size)) ||
+	    (elf && write_identity_map(gm)) ||
 	    (cfg->initrd && gmem_write(gm, initrd_addr, cfg->initrd, cfg->initrd_len)))
 		return fail(why, -EFAULT, "writing the boot images into guest memory failed");
 
+	if (elf) {
+		out->long_mode = true;
+		out->rip = vi.entry;
+		out->cr3 = BOOT_PGTABLE_ADDR;
+	}
 	out->entry_eip = (uint32_t)BOOT_KERNEL_ADDR;
 	out->esi = (uint32_t)BOOT_ZERO_PAGE_ADDR;
 	out->esp = (uint32_t)BOOT_STACK_TOP;

@@ -132,7 +132,11 @@ static void flat_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
 	s->g = 1;
 }
 
-/* The 32-bit boot protocol entry: flat segments, paging off, %esi = zero page. */
+/*
+ * The 32-bit boot protocol entry: flat segments, paging off, %esi = zero
+ * page. Or the 64-bit one: long mode with the loader's identity map, a
+ * 64-bit code segment, %rsi = zero page.
+ */
 int vcpu_setup_boot(struct vcpu *v, const struct boot_entry *e)
 {
 	struct kvm_sregs sregs;
@@ -150,12 +154,20 @@ int vcpu_setup_boot(struct vcpu *v, const struct boot_entry *e)
 	sregs.cr0 = 0x11; /* PE | ET */
 	sregs.cr4 = 0;
 	sregs.efer = 0;
+	if (e->long_mode) {
+		sregs.cs.l = 1;
+		sregs.cs.db = 0;
+		sregs.cr3 = e->cr3;
+		sregs.cr4 = 0x20;	/* PAE */
+		sregs.cr0 = 0x80000011; /* PG | PE | ET */
+		sregs.efer = 0x500;	/* LME | LMA */
+	}
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
 		return -errno;
 
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 0x2;
-	regs.rip = e->entry_eip;
+	regs.rip = e->long_mode ? e->rip : e->entry_eip;
 	regs.rsi = e->esi;
 	regs.rsp = e->esp;
 	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)

@@ -34,6 +34,14 @@ b[0x211] = 1                                  # LOADED_HIGH
 struct.pack_into('<I', b, 0x1f4, (len(b) - 5 * 512) // 16)
 open(sys.argv[1], 'wb').write(b)
 PY
+# An ELF that is not an x86-64 kernel (a 32-bit ARM executable header).
+python3 - "$TMP/armelf" <<'PY'
+import struct, sys
+b = bytearray(4096)
+b[0:7] = b'\x7fELF\x01\x01\x01'
+struct.pack_into('<HH', b, 16, 2, 40)          # ET_EXEC, EM_ARM
+open(sys.argv[1], 'wb').write(b)
+PY
 
 expect 2 "unknown option '--bogus'" run --bogus
 expect 2 "unknown command" frobnicate
@@ -48,6 +56,7 @@ expect 81 "empty" run --kernel "$TMP/empty"
 expect 81 "kernel '$TMP/random'" run --kernel "$TMP/random"
 expect 81 "kernel '$TMP/short'" run --kernel "$TMP/short"
 expect 81 "too old" run --kernel "$TMP/old"
+expect 81 "kernel '$TMP/armelf': ELF kernel is not 64-bit" run --kernel "$TMP/armelf"
 
 # Without KVM the status is 80 and the line says what to do.
 if [ ! -e /dev/kvm ]; then

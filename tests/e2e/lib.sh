@@ -8,6 +8,9 @@ GUEST_BOUND=${GUEST_BOUND:-600}
 # Under /tmp, not the build dir: in the test bed the build dir is a 9p share,
 # where FIFOs and sockets cannot be made; its /tmp is a local tmpfs.
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hostel-e2e.XXXXXX")
+# Unpacked kernels (hostel's --kernel cache), shared by the tests of one
+# run: in the test bed the user's cache is read-only.
+export HOSTEL_KERNEL_CACHE=${HOSTEL_KERNEL_CACHE:-${TMPDIR:-/tmp}/hostel-e2e-vmlinux}
 trap 'rm -rf "$TMP"' EXIT
 
 fail() { echo "FAIL: $*"; exit 1; }
