@@ -3,8 +3,10 @@
 set -uo pipefail
 
 : "${HOSTEL:?HOSTEL must point at the hostel binary (meson sets it)}"
-# Bound on one guest run: a hang guard, never a timing assertion.
-GUEST_BOUND=${GUEST_BOUND:-600}
+# Hang guards, never timing assertions: one guest run (boot, command,
+# power-off) and one wait_for. Nested boots take 10-30 s.
+GUEST_BOUND=${GUEST_BOUND:-300}
+WAIT_BOUND=${WAIT_BOUND:-300}
 # Under /tmp, not the build dir: in the test bed the build dir is a 9p share,
 # where FIFOs and sockets cannot be made; its /tmp is a local tmpfs.
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hostel-e2e.XXXXXX")
@@ -65,14 +67,17 @@ session_start() {
 
 # wait_for OUT PATTERN [N]: wait (on output, not on time) until PATTERN has
 # appeared N times in OUT. tail --pid ends when hostel does, so a dead
-# guest cannot hang the wait; that case fails the test.
+# guest cannot hang the wait; that case fails the test, and so does a hung
+# guest after WAIT_BOUND seconds.
 wait_for() {
 	local out=$1 pat=$2 n=${3:-1}
 	# grep's own status: tail dies of SIGPIPE once grep is satisfied.
-	tail -n +1 -f --pid="$SPID" "$out" | grep -m "$n" -q -- "$pat"
-	if [ "${PIPESTATUS[1]}" -ne 0 ]; then
+	timeout "$WAIT_BOUND" tail -n +1 -f --pid="$SPID" "$out" | grep -m "$n" -q -- "$pat"
+	local st=("${PIPESTATUS[@]}")
+	if [ "${st[1]}" -ne 0 ]; then
 		tail -20 "$out"
 		cat "$out.err"
+		[ "${st[0]}" -eq 124 ] && fail "'$pat' did not appear $n time(s) within ${WAIT_BOUND}s"
 		fail "'$pat' did not appear $n time(s) before hostel exited"
 	fi
 }
