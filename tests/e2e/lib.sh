@@ -29,6 +29,35 @@ require_kvm() {
 
 b64() { printf '%s' "$1" | base64 -w0; }
 
+# diagnose_hang PID: what a hung hostel is doing, for the failure log
+# (the test has already failed; nothing here decides a result). Per thread:
+# state, CPU time and kernel stack; KVM's exit counters, twice one second
+# apart, tell a vCPU that still runs (counters move) from one that is stuck.
+diagnose_hang() {
+	local pid=$1 t
+	echo "--- hang diagnostics for hostel (pid $pid)"
+	for t in /proc/"$pid"/task/*; do
+		[ -r "$t/stat" ] || continue
+		echo "thread $(cat "$t/comm" 2>/dev/null): state $(cut -d' ' -f3 "$t/stat")" \
+			"utime+stime $(cut -d' ' -f14,15 "$t/stat") wchan $(cat "$t/wchan" 2>/dev/null)"
+		head -6 "$t/stack" 2>/dev/null | sed 's/^/    /'
+	done
+	local d=/sys/kernel/debug/kvm
+	[ -d "$d" ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	if [ -r "$d/exits" ]; then
+		local f line
+		for _ in 1 2; do
+			line=
+			for f in exits io_exits mmio_exits halt_exits halt_wakeup irq_exits irq_injections nmi_injections signal_exits; do
+				line+="$f=$(cat "$d/$f" 2>/dev/null) "
+			done
+			echo "kvm: $line"
+			[ "$_" = 2 ] || sleep 1 # a sampling interval, after the failure
+		done
+	fi
+	echo "---"
+}
+
 # guest_run OUT SCRIPT [hostel run options...]: boot the default guest
 # (with $GUEST_CMDLINE added to its command line, if set),
 # run SCRIPT (sh) in it, wait for hostel to exit. Sets $status to hostel's
@@ -36,13 +65,20 @@ b64() { printf '%s' "$1" | base64 -w0; }
 guest_run() {
 	local out=$1 script=$2
 	shift 2
-	timeout -k 10 "$GUEST_BOUND" "$HOSTEL" run --cmdline "hostel.cmd=$(b64 "$script")${GUEST_CMDLINE:+ $GUEST_CMDLINE}" "$@" \
-		</dev/null >"$out" 2>"$out.err"
-	status=$?
-	if [ "$status" -eq 124 ]; then
+	"$HOSTEL" run --cmdline "hostel.cmd=$(b64 "$script")${GUEST_CMDLINE:+ $GUEST_CMDLINE}" "$@" \
+		</dev/null >"$out" 2>"$out.err" &
+	local pid=$!
+	# tail --pid returns when hostel exits; timeout bounds a hung guest.
+	if ! timeout "$GUEST_BOUND" tail --pid="$pid" -f /dev/null; then
+		diagnose_hang "$pid"
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid"
 		tail -20 "$out"
+		cat "$out.err"
 		fail "hostel did not exit within ${GUEST_BOUND}s"
 	fi
+	wait "$pid"
+	status=$?
 }
 
 # The guest's ready line and the status its command returned.
@@ -77,7 +113,10 @@ wait_for() {
 	if [ "${st[1]}" -ne 0 ]; then
 		tail -20 "$out"
 		cat "$out.err"
-		[ "${st[0]}" -eq 124 ] && fail "'$pat' did not appear $n time(s) within ${WAIT_BOUND}s"
+		if [ "${st[0]}" -eq 124 ]; then
+			diagnose_hang "$(pgrep -P "$SPID" hostel)"
+			fail "'$pat' did not appear $n time(s) within ${WAIT_BOUND}s"
+		fi
 		fail "'$pat' did not appear $n time(s) before hostel exited"
 	fi
 }
