@@ -416,6 +416,18 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 	s->boots++;
 	enum vm_stop_reason r = vm_wait_stop(&b->vm);
 	vcpus_stop(&b->vm);
+	if (log_level >= LOG_DEBUG) {
+		for (unsigned int i = 0; i < b->vm.nr_vcpus; i++) {
+			const struct vcpu_stats *st = &b->vm.vcpus[i].stats;
+			log_debug("vCPU %u: %llu exits: %llu I/O, %llu MMIO, %llu HLT, %llu "
+				  "interrupted",
+				  i, (unsigned long long)st->exits, (unsigned long long)st->io,
+				  (unsigned long long)st->mmio, (unsigned long long)st->hlt,
+				  (unsigned long long)st->intr);
+		}
+		bus_log_stats(&b->vm.pio, 8);
+		bus_log_stats(&b->vm.mmio, 4);
+	}
 	return r;
 }
 

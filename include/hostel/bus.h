@@ -16,6 +16,7 @@ struct bus_range {
 	uint64_t base;
 	uint64_t len; /* > 0 */
 	struct dev *dev;
+	uint64_t reads, writes; /* accesses served (atomic, relaxed) */
 };
 
 struct bus {
@@ -43,6 +44,8 @@ const struct bus_range *bus_find(const struct bus *bus, uint64_t addr);
  * limit. Returns true if a device handled it.
  */
 bool bus_read(struct bus *bus, uint64_t addr, void *data, unsigned len);
+/* Log each range's access counts at debug level, busiest first (at most @max). */
+void bus_log_stats(const struct bus *bus, unsigned int max);
 bool bus_write(struct bus *bus, uint64_t addr, const void *data, unsigned len);
 
 #endif

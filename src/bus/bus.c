@@ -127,6 +127,8 @@ static const struct bus_range *bus_claim(const struct bus *bus, uint64_t addr, u
 	return r;
 }
 
+#define BUS_STATS_MAX 256
+
 bool bus_read(struct bus *bus, uint64_t addr, void *data, unsigned len)
 {
 	const struct bus_range *r = bus_claim(bus, addr, len);
@@ -139,6 +141,7 @@ bool bus_read(struct bus *bus, uint64_t addr, void *data, unsigned len)
 				addr, len);
 		return false;
 	}
+	__atomic_fetch_add(&bus->ranges[r - bus->ranges].reads, 1, __ATOMIC_RELAXED);
 	if (r->dev->ops && r->dev->ops->read)
 		r->dev->ops->read(r->dev, addr - r->base, data, len);
 	else
@@ -156,7 +159,34 @@ bool bus_write(struct bus *bus, uint64_t addr, const void *data, unsigned len)
 				addr, len);
 		return false;
 	}
+	__atomic_fetch_add(&bus->ranges[r - bus->ranges].writes, 1, __ATOMIC_RELAXED);
 	if (r->dev->ops && r->dev->ops->write)
 		r->dev->ops->write(r->dev, addr - r->base, data, len);
 	return true;
+}
+
+void bus_log_stats(const struct bus *bus, unsigned int max)
+{
+	bool done[BUS_STATS_MAX] = {false};
+	unsigned int n = MIN(bus->nr, (unsigned int)BUS_STATS_MAX);
+
+	for (unsigned int k = 0; k < max && k < n; k++) {
+		unsigned int best = n;
+		uint64_t most = 0;
+		for (unsigned int i = 0; i < n; i++) {
+			uint64_t c = bus->ranges[i].reads + bus->ranges[i].writes;
+			if (!done[i] && c > most) {
+				most = c;
+				best = i;
+			}
+		}
+		if (best == n)
+			break;
+		done[best] = true;
+		const struct bus_range *r = &bus->ranges[best];
+		log_debug("%s 0x%" PRIx64 "+0x%" PRIx64 ": %" PRIu64 " reads, %" PRIu64 " writes",
+			  bus->name, r->base, r->len, r->reads, r->writes);
+	}
+	log_debug("%s unclaimed: %" PRIu64 " reads, %" PRIu64 " writes", bus->name,
+		  bus->unclaimed_reads, bus->unclaimed_writes);
 }

@@ -201,6 +201,10 @@ static void test_dispatch_offsets(void **state)
 	assert_int_equal(a.last_len, 8);
 	assert_int_equal(bus.unclaimed_reads, 0);
 	assert_int_equal(bus.unclaimed_writes, 0);
+	/* Per-range counters: what was served, not what went unclaimed. */
+	assert_false(bus_read(&bus, 0xfef00000, buf, 4));
+	assert_int_equal(bus_find(&bus, 0xfee00000)->reads, 2);
+	assert_int_equal(bus_find(&bus, 0xfee00000)->writes, 1);
 	bus_fini(&bus);
 }
 
