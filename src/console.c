@@ -17,9 +17,10 @@
 #include "hostel/log.h"
 #include "serial/uart.h"
 
-#define RING_SIZE   (256 * 1024)
-#define TAIL_SIZE   16384 /* last console bytes kept for error reports */
-#define ESCAPE_CHAR 0x01  /* Ctrl-A */
+#define RING_SIZE    (256 * 1024)
+#define TAIL_SIZE    16384 /* last console bytes kept for error reports */
+#define ESCAPE_CHAR  0x01  /* Ctrl-A */
+#define LINE_MAX_LEN 1024  /* longer lines are passed on in pieces */
 
 struct console {
 	struct byte_sink sink;
@@ -39,6 +40,14 @@ struct console {
 	_Atomic uint64_t dropped;
 	uint8_t tailbuf[TAIL_SIZE]; /* last output, also with --console none */
 	size_t tail_pos, tail_len;
+	_Atomic uint64_t first_byte_ns; /* host clock at the first output byte; 0: none yet */
+
+	/* Writer-thread side: the full transcript and whole lines. */
+	int log_fd;
+	void (*line_fn)(void *opaque, const char *line);
+	void *line_opaque;
+	char line[LINE_MAX_LEN + 1];
+	size_t line_len;
 
 	/* Input. */
 	struct evloop *el;
@@ -73,7 +82,9 @@ static void ring_write(struct byte_sink *s, const uint8_t *buf, size_t len)
 		c->tail_pos = (c->tail_pos + 1) % TAIL_SIZE;
 	}
 	c->tail_len = c->tail_len + len > TAIL_SIZE ? TAIL_SIZE : c->tail_len + len;
-	if (c->mode == CONSOLE_NONE) {
+	if (len && !atomic_load_explicit(&c->first_byte_ns, memory_order_relaxed))
+		atomic_store(&c->first_byte_ns, clock_now(clock_host()));
+	if (!c->ring) { /* --console none, no log, no line watcher */
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
@@ -88,6 +99,38 @@ static void ring_write(struct byte_sink *s, const uint8_t *buf, size_t len)
 	if (n)
 		pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* Write all of @buf to @fd; false if the consumer is gone. */
+static bool write_all(int fd, const uint8_t *buf, size_t n)
+{
+	size_t off = 0;
+	while (off < n) {
+		ssize_t w = write(fd, buf + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		off += (size_t)w;
+	}
+	return true;
+}
+
+/* Whole lines (without \r\n) to the watcher; over-long ones in pieces. */
+static void feed_lines(struct console *c, const uint8_t *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char ch = (char)buf[i];
+		if (ch == '\r')
+			continue;
+		if (ch != '\n')
+			c->line[c->line_len++] = ch ? ch : ' ';
+		if (ch == '\n' || c->line_len == LINE_MAX_LEN) {
+			c->line[c->line_len] = '\0';
+			c->line_fn(c->line_opaque, c->line);
+			c->line_len = 0;
+		}
+	}
 }
 
 static void *writer_thread(void *arg)
@@ -108,19 +151,15 @@ static void *writer_thread(void *arg)
 		for (size_t i = 0; i < n; i++)
 			chunk[i] = c->ring[(c->tail + i) % RING_SIZE];
 		pthread_mutex_unlock(&c->lock);
-		/* Blocking write outside the lock: only this thread waits on it. */
-		size_t off = 0;
-		while (off < n) {
-			ssize_t w = write(c->out_fd, chunk + off, n - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				/* Consumer gone (EPIPE...): count the rest as dropped. */
-				atomic_fetch_add(&c->dropped, n - off);
-				break;
-			}
-			off += (size_t)w;
+		/* Blocking writes outside the lock: only this thread waits on them. */
+		if (c->out_fd >= 0 && !write_all(c->out_fd, chunk, n))
+			atomic_fetch_add(&c->dropped, n); /* consumer gone (EPIPE...) */
+		if (c->log_fd >= 0 && !write_all(c->log_fd, chunk, n)) {
+			log_ratelimited(LOG_WARN, "the serial log cannot be written: %s",
+					strerror(errno));
 		}
+		if (c->line_fn)
+			feed_lines(c, chunk, n);
 		pthread_mutex_lock(&c->lock);
 		c->tail += n;
 	}
@@ -128,8 +167,10 @@ static void *writer_thread(void *arg)
 	return NULL;
 }
 
-struct console *console_create(enum console_mode mode, const char *path, char *why, size_t whylen)
+struct console *console_create(const struct console_opts *o, char *why, size_t whylen)
 {
+	enum console_mode mode = o->mode;
+	const char *path = o->path;
 	struct console *c = calloc(1, sizeof(*c));
 	if (!c) {
 		snprintf(why, whylen, "out of memory");
@@ -139,9 +180,12 @@ struct console *console_create(enum console_mode mode, const char *path, char *w
 	c->sink.write = ring_write;
 	c->in_fd = -1;
 	c->out_fd = -1;
+	c->log_fd = -1;
+	c->line_fn = o->line_fn;
+	c->line_opaque = o->line_opaque;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	if (mode == CONSOLE_NONE)
+	if (mode == CONSOLE_NONE && !o->log_path && !o->line_fn)
 		return c;
 	c->ring = malloc(RING_SIZE);
 	if (!c->ring) {
@@ -156,9 +200,17 @@ struct console *console_create(enum console_mode mode, const char *path, char *w
 			goto fail;
 		}
 		c->own_out_fd = true;
-	} else {
+	} else if (mode == CONSOLE_STDIO) {
 		c->out_fd = STDOUT_FILENO;
 		c->in_fd = STDIN_FILENO;
+	}
+	if (o->log_path) {
+		c->log_fd = open(o->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (c->log_fd < 0) {
+			snprintf(why, whylen, "cannot open the serial log %s: %s", o->log_path,
+				 strerror(errno));
+			goto fail;
+		}
 	}
 	if (pthread_create(&c->writer, NULL, writer_thread, c)) {
 		snprintf(why, whylen, "cannot start the console writer thread");
@@ -174,6 +226,11 @@ fail:
 struct byte_sink *console_sink(struct console *c)
 {
 	return &c->sink;
+}
+
+uint64_t console_first_byte_ns(struct console *c)
+{
+	return atomic_load(&c->first_byte_ns);
 }
 
 uint64_t console_dropped(struct console *c)
@@ -363,6 +420,12 @@ void console_destroy(struct console *c)
 	tio_saved = 0;
 	if (c->own_out_fd)
 		close(c->out_fd);
+	if (c->line_fn && c->line_len) { /* a last line without its newline */
+		c->line[c->line_len] = '\0';
+		c->line_fn(c->line_opaque, c->line);
+	}
+	if (c->log_fd >= 0)
+		close(c->log_fd);
 	free(c->ring);
 	free(c);
 }

@@ -22,8 +22,19 @@ enum console_mode { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
 
 struct console;
 
-struct console *console_create(enum console_mode mode, const char *path, char *why,
-			       size_t whylen) __must_check;
+struct console_opts {
+	enum console_mode mode;
+	const char *path;     /* CONSOLE_FILE: the file */
+	const char *log_path; /* if set: a full transcript, whatever the mode */
+	/* If set: each output line (without \r\n; over-long lines in pieces of
+	 * 1024 bytes) on the console's writer thread, in order. */
+	void (*line_fn)(void *opaque, const char *line);
+	void *line_opaque;
+};
+
+struct console *console_create(const struct console_opts *o, char *why, size_t whylen) __must_check;
+/* Host clock (clock_host()) at the guest's first output byte, 0 if none yet. */
+uint64_t console_first_byte_ns(struct console *c);
 /*
  * Start reading input (stdio mode) into @uart; @quit is called on Ctrl-A x.
  * The terminal goes raw at the first attach and stays so across reboots.

@@ -534,7 +534,8 @@ static int vmm_run(const struct hostel_opts *o)
 	enum console_mode cm = o->console == CON_FILE	? CONSOLE_FILE
 			       : o->console == CON_NONE ? CONSOLE_NONE
 							: CONSOLE_STDIO;
-	s.con = console_create(cm, o->console_path, why, sizeof(why));
+	struct console_opts co = {.mode = cm, .path = o->console_path};
+	s.con = console_create(&co, why, sizeof(why));
 	if (!s.con) {
 		log_error("%s", why);
 		goto out;
