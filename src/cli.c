@@ -270,7 +270,6 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 		case OPT_CONSOLE:
 			if (!strcmp(arg, "stdio")) {
 				o->console = CON_STDIO;
-				o->grace_s = 30;
 			} else if (!strcmp(arg, "none")) {
 				o->console = CON_NONE;
 			} else if (!strncmp(arg, "file:", 5) && arg[5]) {

@@ -81,6 +81,10 @@ static void test_run_options(void **state)
 	assert_int_equal(o.grace_s, 5);
 	assert_int_equal(parse(&o, err, "run", "--debug-exit=0xf4", NULL), 0);
 	assert_int_equal(o.debug_exit, 0xf4);
+	/* --console stdio does not reset a grace period given before it. */
+	assert_int_equal(parse(&o, err, "run", "--shutdown-grace", "5", "--console", "stdio", NULL),
+			 0);
+	assert_int_equal(o.grace_s, 5);
 
 	assert_int_equal(parse(&o, err, "run", NULL), 0);
 	assert_null(o.kernel);
