@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "config.h"
+#include "exitcode.h"
 
 const char cli_usage[] =
 	"Usage: hostel COMMAND [OPTIONS]\n"
@@ -20,7 +22,7 @@ const char cli_usage[] =
 	"\n"
 	"Exit status:\n"
 	"   0  the guest powered off, or a clean stop (Ctrl-A x, signal)\n"
-	"   2  usage error: an unknown, duplicated or malformed option\n"
+	"   2  usage error: an unknown, duplicated or malformed option or config file\n"
 	"  80  hostel or host failure (no usable /dev/kvm, out of memory, I/O error)\n"
 	"  81  bad input: a kernel, initrd or image that cannot be used\n"
 	"  82  the guest rebooted under --no-reboot\n"
@@ -58,10 +60,25 @@ const char cli_run_usage[] =
 	"      --shutdown-grace S   on SIGTERM/SIGINT/SIGHUP, press the ACPI power button\n"
 	"                           and stop hard after S seconds (default 30); a second\n"
 	"                           signal stops at once\n"
+	"      --config FILE        read the machine from a JSON file (below); the other\n"
+	"                           options given, wherever they stand, override its keys\n"
+	"      --print-config       print the resulting machine as JSON (itself a valid\n"
+	"                           --config file) and exit without booting\n"
 	"  -v, --verbose            more log output (twice: debug)\n"
 	"  -h, --help               this help\n"
 	"\n"
-	"On the console, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n";
+	"On the console, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"
+	"\n"
+	"Config file: one JSON object, every key optional, unknown keys and wrong types\n"
+	"are errors (status 2). Relative paths are relative to the file's directory.\n"
+	"  \"kernel\": \"PATH\", \"initrd\": \"PATH\", \"cmdline\": \"STRING\",\n"
+	"  \"auto_cmdline\": true|false, \"memory\": \"2G\" or a number of MiB,\n"
+	"  \"cpus\": N, \"console\": \"stdio\"|\"none\"|\"file:PATH\",\n"
+	"  \"disks\": [{\"path\": \"PATH\", \"readonly\": false, \"snapshot\": false,\n"
+	"             \"cache\": \"writeback\"|\"none\"}, ...],\n"
+	"  \"reboot\": true|false, \"debug_exit\": false|true|PORT|\"0x501\",\n"
+	"  \"shutdown_grace\": S, \"kernel_unpack\": true|false\n"
+	"--disk on the command line replaces the file's whole \"disks\" list.\n";
 
 int cli_parse_disk(const char *s, struct disk_opts *d, char *err, size_t errlen)
 {
@@ -153,6 +170,8 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 
 enum {
 	OPT_CONSOLE = 256,
+	OPT_CONFIG,
+	OPT_PRINT_CONFIG,
 	OPT_NO_AUTO_CMDLINE,
 	OPT_NO_REBOOT,
 	OPT_DEBUG_EXIT,
@@ -170,7 +189,92 @@ static const char *long_name(const struct option *opts, int val)
 	return "?";
 }
 
+void cli_defaults(struct hostel_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->auto_cmdline = true;
+	o->memory = 512ULL << 20;
+	o->cpus = 1;
+	o->console = CON_STDIO;
+	o->grace_s = 30;
+}
+
+/*
+ * Load the --config file under the options of the command line: @o holds
+ * what argv said, @given which options it named. Returns 0 or -EINVAL.
+ */
+static int merge_config(struct hostel_opts *o, const unsigned char *given, char *err, size_t errlen)
+{
+	/* Here @o points only into argv, so a copy by value is safe. */
+	struct hostel_opts *cli = malloc(sizeof(*cli));
+	if (!cli) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(cli, o, sizeof(*cli));
+	cli_defaults(o);
+	o->cmd = cli->cmd;
+	o->help_run = cli->help_run;
+	o->verbose = cli->verbose;
+	o->config = cli->config;
+	o->print_config = cli->print_config;
+	int r = config_load(cli->config, o, err, errlen);
+	if (r) {
+		free(cli);
+		return -EINVAL;
+	}
+	if (given['k'])
+		o->kernel = cli->kernel;
+	if (given['i'])
+		o->initrd = cli->initrd;
+	if (given['a'])
+		o->cmdline = cli->cmdline;
+	if (given[OPT_NO_AUTO_CMDLINE])
+		o->auto_cmdline = cli->auto_cmdline;
+	if (given['m'])
+		o->memory = cli->memory;
+	if (given['c'])
+		o->cpus = cli->cpus;
+	if (given[OPT_CONSOLE]) {
+		o->console = cli->console;
+		o->console_path = cli->console_path;
+	}
+	if (given[OPT_DISK]) {
+		o->nr_disks = cli->nr_disks;
+		memcpy(o->disks, cli->disks, sizeof(o->disks));
+	}
+	if (given[OPT_NO_REBOOT])
+		o->no_reboot = cli->no_reboot;
+	if (given[OPT_NO_UNPACK])
+		o->no_unpack = cli->no_unpack;
+	if (given[OPT_DEBUG_EXIT])
+		o->debug_exit = cli->debug_exit;
+	if (given[OPT_GRACE])
+		o->grace_s = cli->grace_s;
+	free(cli);
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t errlen)
+{
+	int r = cli_parse_args(argc, argv, o, err, errlen);
+	if (r || !o->print_config || o->cmd != CMD_RUN || o->help_run)
+		return r;
+	char *text = config_to_json(o);
+	if (!text) {
+		snprintf(err, errlen, "--print-config: out of memory");
+		return -ENOMEM;
+	}
+	fputs(text, stdout);
+	free(text);
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "hostel: --print-config: %s\n", strerror(errno));
+		exit(HOSTEL_EXIT_HOST);
+	}
+	exit(HOSTEL_EXIT_OK);
+}
+
+int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size_t errlen)
 {
 	static const struct option run_opts[] = {
 		{"kernel", required_argument, NULL, 'k'},
@@ -185,19 +289,15 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 		{"shutdown-grace", required_argument, NULL, OPT_GRACE},
 		{"disk", required_argument, NULL, OPT_DISK},
 		{"no-kernel-unpack", no_argument, NULL, OPT_NO_UNPACK},
+		{"config", required_argument, NULL, OPT_CONFIG},
+		{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	unsigned char seen[OPT_MAX] = {0};
-	/* getopt_long sees argv[1..]: argv[1] ("run") plays the program name. */
 
-	memset(o, 0, sizeof(*o));
-	o->auto_cmdline = true;
-	o->memory = 512ULL << 20;
-	o->cpus = 1;
-	o->console = CON_STDIO;
-	o->grace_s = 30;
+	cli_defaults(o);
 
 	if (argc < 2) {
 		snprintf(err, errlen, "no command given (try 'hostel --help')");
@@ -225,14 +325,15 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 	int c, idx;
 	while ((c = getopt_long(argc - 1, argv + 1, ":k:i:a:m:c:vh", run_opts, &idx)) != -1) {
 		const char *arg = optarg;
-		if (c > 0 && c < OPT_MAX && c != 'v' && c != OPT_DISK) {
+		if (c > 0 && c < OPT_MAX && c != 'v' && c != OPT_DISK && c != ':' && c != '?') {
 			if (seen[c]) {
 				snprintf(err, errlen, "option --%s given more than once",
 					 long_name(run_opts, c));
 				return -EINVAL;
 			}
-			seen[c] = 1;
 		}
+		if (c > 0 && c < OPT_MAX)
+			seen[c] = 1;
 		switch (c) {
 		case 'k':
 			o->kernel = arg;
@@ -333,6 +434,16 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 			o->grace_s = (unsigned int)n;
 			break;
 		}
+		case OPT_CONFIG:
+			if (!*arg) {
+				snprintf(err, errlen, "--config needs a file name");
+				return -EINVAL;
+			}
+			o->config = arg;
+			break;
+		case OPT_PRINT_CONFIG:
+			o->print_config = true;
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -361,5 +472,8 @@ int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t er
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind + 1]);
 		return -EINVAL;
 	}
+	/* Help needs no config file, and a broken one must not hide it. */
+	if (o->config && !o->help_run)
+		return merge_config(o, seen, err, errlen);
 	return 0;
 }

@@ -16,11 +16,12 @@ enum console_kind { CON_STDIO, CON_FILE, CON_NONE };
 #define CLI_MAX_CPUS   255 /* xAPIC IDs 0-254 in the MADT; 255 is broadcast */
 
 #define CLI_MAX_DISKS 8
+#define CLI_MAX_PATH  4096 /* bytes of a path, with its NUL */
 
 enum disk_cache { DISK_CACHE_WRITEBACK, DISK_CACHE_NONE };
 
 struct disk_opts {
-	char path[4096];
+	char path[CLI_MAX_PATH];
 	bool readonly;
 	bool snapshot;
 	enum disk_cache cache;
@@ -44,11 +45,37 @@ struct hostel_opts {
 	unsigned int grace_s;  /* SIGTERM: seconds from power button to hard stop */
 	unsigned int nr_disks; /* --disk, in order: vda, vdb, ... */
 	struct disk_opts disks[CLI_MAX_DISKS];
+	const char *config; /* --config FILE */
+	bool print_config;  /* --print-config: print the machine as JSON and exit */
+	/*
+	 * Strings read from a --config file: kernel, initrd, cmdline and
+	 * console_path may point in here, so once parsed a hostel_opts is
+	 * passed by pointer, never copied.
+	 */
+	struct {
+		char kernel[CLI_MAX_PATH];
+		char initrd[CLI_MAX_PATH];
+		char cmdline[CLI_MAX_PATH];
+		char console_path[CLI_MAX_PATH];
+	} cfg;
 };
 
+/* The defaults of 'hostel run': 512 MiB, one vCPU, console on stdio, ... */
+void cli_defaults(struct hostel_opts *o);
+
 /*
- * Parse argv. Returns 0 on success; on a usage error returns -EINVAL and
- * writes one line naming the problem into @err.
+ * Parse argv: the defaults, then the --config file if one is named, then
+ * every other option given (whatever its place on the line) over the
+ * file's keys. Returns 0 on success; on a usage error (a bad config file
+ * included) returns -EINVAL and writes one line naming the problem into
+ * @err.
+ */
+int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err,
+		   size_t errlen) __must_check;
+
+/*
+ * cli_parse_args(), and then carry out --print-config: print the machine as
+ * JSON on stdout and exit(0) (80 if stdout fails), before any VMM start-up.
  */
 int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t errlen) __must_check;
 

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: MIT
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "config.h"
+#include "jsonutil.h"
+
+/* Bytes of a user's key or value quoted in a message, so the line stays short. */
+#define QUOTE_MAX 64
+
+struct ctx {
+	const char *name; /* the file, as named on the command line */
+	const char *dir;  /* relative paths are relative to this; NULL: as they are */
+	char *err;
+	size_t errlen;
+};
+
+static int __printf(2, 3) fail(struct ctx *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(c->err, c->errlen, "config '%s': %s", c->name, msg);
+	return -EINVAL;
+}
+
+static int wrong_type(struct ctx *c, const char *key, const cJSON *it, const char *want)
+{
+	return fail(c, "key \"%s\": expected %s, got %s", key, want, json_type_name(it));
+}
+
+static int get_bool(struct ctx *c, const char *key, const cJSON *it, bool *out)
+{
+	if (!cJSON_IsBool(it))
+		return wrong_type(c, key, it, "true or false");
+	*out = cJSON_IsTrue(it);
+	return 0;
+}
+
+static int get_int(struct ctx *c, const char *key, const cJSON *it, long long min, long long max,
+		   long long *out)
+{
+	int r = json_get_int(it, min, max, out);
+	if (r == 0)
+		return 0;
+	if (!cJSON_IsNumber(it))
+		return wrong_type(c, key, it, "a number");
+	if (r == -ERANGE)
+		return fail(c, "key \"%s\": %g is not from %lld to %lld", key, it->valuedouble, min,
+			    max);
+	return fail(c, "key \"%s\": expected a whole number, got %g", key, it->valuedouble);
+}
+
+static int get_string(struct ctx *c, const char *key, const cJSON *it, const char **out)
+{
+	if (!cJSON_IsString(it))
+		return wrong_type(c, key, it, "a string");
+	*out = it->valuestring;
+	return 0;
+}
+
+/* A string copied into @buf, at most @size - 1 bytes. */
+static int get_text(struct ctx *c, const char *key, const cJSON *it, char *buf, size_t size)
+{
+	const char *s = NULL;
+	if (get_string(c, key, it, &s))
+		return -EINVAL;
+	if (strlen(s) >= size)
+		return fail(c, "key \"%s\": longer than %zu bytes", key, size - 1);
+	memcpy(buf, s, strlen(s) + 1);
+	return 0;
+}
+
+/* A path into @buf: relative ones are taken relative to the file's directory. */
+static int resolve(struct ctx *c, const char *key, const char *path, char *buf, size_t size)
+{
+	int n;
+	if (!*path)
+		return fail(c, "key \"%s\": the path is empty", key);
+	if (path[0] == '/' || !c->dir)
+		n = snprintf(buf, size, "%s", path);
+	else
+		n = snprintf(buf, size, "%s%s%s", c->dir,
+			     c->dir[strlen(c->dir) - 1] == '/' ? "" : "/", path);
+	if (n < 0 || (size_t)n >= size)
+		return fail(c, "key \"%s\": the path is longer than %zu bytes", key, size - 1);
+	return 0;
+}
+
+static int get_path(struct ctx *c, const char *key, const cJSON *it, char *buf, size_t size)
+{
+	const char *s = NULL;
+	if (get_string(c, key, it, &s))
+		return -EINVAL;
+	return resolve(c, key, s, buf, size);
+}
+
+static int get_memory(struct ctx *c, const cJSON *it, struct hostel_opts *o)
+{
+	uint64_t bytes;
+	if (cJSON_IsNumber(it)) {
+		long long mib;
+		int r = json_get_int(it, CLI_MIN_MEMORY >> 20, CLI_MAX_MEMORY >> 20, &mib);
+		if (r == -ERANGE)
+			return fail(c, "key \"memory\": %g MiB is not from 16M to 1T",
+				    it->valuedouble);
+		if (r)
+			return fail(c, "key \"memory\": expected a whole number of MiB, got %g",
+				    it->valuedouble);
+		bytes = (uint64_t)mib << 20;
+	} else if (cJSON_IsString(it)) {
+		const char *s = it->valuestring;
+		if (cli_parse_size(s, &bytes) || bytes < CLI_MIN_MEMORY || bytes > CLI_MAX_MEMORY)
+			return fail(c,
+				    "key \"memory\": \"%.*s\" is not a size from 16M to 1T "
+				    "(examples: \"512M\", \"2G\", or a number of MiB)",
+				    json_utf8_prefix(s, QUOTE_MAX), s);
+	} else {
+		return wrong_type(c, "memory", it, "a size (\"2G\") or a number of MiB");
+	}
+	o->memory = bytes;
+	return 0;
+}
+
+static int get_console(struct ctx *c, const cJSON *it, struct hostel_opts *o)
+{
+	const char *s = NULL;
+	if (get_string(c, "console", it, &s))
+		return -EINVAL;
+	if (!strcmp(s, "stdio")) {
+		o->console = CON_STDIO;
+	} else if (!strcmp(s, "none")) {
+		o->console = CON_NONE;
+	} else if (!strncmp(s, "file:", 5) && s[5]) {
+		if (resolve(c, "console", s + 5, o->cfg.console_path, sizeof(o->cfg.console_path)))
+			return -EINVAL;
+		o->console = CON_FILE;
+		o->console_path = o->cfg.console_path;
+	} else {
+		return fail(c,
+			    "key \"console\": \"%.*s\" is not one of \"stdio\", \"file:PATH\", "
+			    "\"none\"",
+			    json_utf8_prefix(s, QUOTE_MAX), s);
+	}
+	return 0;
+}
+
+static int get_debug_exit(struct ctx *c, const cJSON *it, struct hostel_opts *o)
+{
+	if (cJSON_IsBool(it)) {
+		o->debug_exit = cJSON_IsTrue(it) ? 0x501 : 0; /* QEMU's default port */
+		return 0;
+	}
+	if (cJSON_IsNumber(it)) {
+		long long port;
+		if (get_int(c, "debug_exit", it, 1, 0xfffc, &port))
+			return -EINVAL;
+		o->debug_exit = (uint16_t)port;
+		return 0;
+	}
+	if (cJSON_IsString(it)) {
+		const char *s = it->valuestring;
+		char *end;
+		errno = 0;
+		unsigned long port = strtoul(s, &end, 0);
+		if (!isdigit((unsigned char)s[0]) || errno || *end || port == 0 || port > 0xfffc)
+			return fail(c,
+				    "key \"debug_exit\": \"%.*s\" is not an I/O port from 0x1 to "
+				    "0xfffc",
+				    json_utf8_prefix(s, QUOTE_MAX), s);
+		o->debug_exit = (uint16_t)port;
+		return 0;
+	}
+	return wrong_type(c, "debug_exit", it, "true, false or an I/O port");
+}
+
+static int get_disk(struct ctx *c, unsigned int i, const cJSON *it, struct disk_opts *d)
+{
+	static const char *const keys[] = {"path", "readonly", "snapshot", "cache", NULL};
+	char key[64];
+	const cJSON *bad, *f;
+	bool dup, have_path = false;
+
+	snprintf(key, sizeof(key), "disks[%u]", i);
+	if (!cJSON_IsObject(it))
+		return wrong_type(c, key, it, "an object");
+	if (json_check_keys(it, keys, &bad, &dup))
+		return fail(
+			c, dup ? "key \"%s.%.*s\" given more than once" : "unknown key \"%s.%.*s\"",
+			key, json_utf8_prefix(bad->string, QUOTE_MAX), bad->string);
+	memset(d, 0, sizeof(*d));
+	d->cache = DISK_CACHE_WRITEBACK;
+	cJSON_ArrayForEach(f, it)
+	{
+		snprintf(key, sizeof(key), "disks[%u].%s", i, f->string);
+		int r = 0;
+		if (!strcmp(f->string, "path")) {
+			r = get_path(c, key, f, d->path, sizeof(d->path));
+			have_path = true;
+		} else if (!strcmp(f->string, "readonly")) {
+			r = get_bool(c, key, f, &d->readonly);
+		} else if (!strcmp(f->string, "snapshot")) {
+			r = get_bool(c, key, f, &d->snapshot);
+		} else { /* cache */
+			const char *s = NULL;
+			r = get_string(c, key, f, &s);
+			if (!r && !strcmp(s, "writeback"))
+				d->cache = DISK_CACHE_WRITEBACK;
+			else if (!r && !strcmp(s, "none"))
+				d->cache = DISK_CACHE_NONE;
+			else if (!r)
+				r = fail(c, "key \"%s\": \"%.*s\" is not \"writeback\" or \"none\"",
+					 key, json_utf8_prefix(s, QUOTE_MAX), s);
+		}
+		if (r)
+			return r;
+	}
+	if (!have_path)
+		return fail(c, "key \"disks[%u]\": needs a \"path\"", i);
+	return 0;
+}
+
+static int get_disks(struct ctx *c, const cJSON *it, struct hostel_opts *o)
+{
+	const cJSON *d;
+	unsigned int n = 0;
+
+	if (!cJSON_IsArray(it))
+		return wrong_type(c, "disks", it, "an array");
+	if (cJSON_GetArraySize(it) > CLI_MAX_DISKS)
+		return fail(c, "key \"disks\": %d disks, at most %d", cJSON_GetArraySize(it),
+			    CLI_MAX_DISKS);
+	cJSON_ArrayForEach(d, it)
+	{
+		if (get_disk(c, n, d, &o->disks[n]))
+			return -EINVAL;
+		for (unsigned int i = 0; i < n; i++)
+			if (!strcmp(o->disks[i].path, o->disks[n].path))
+				return fail(
+					c, "key \"disks[%u].path\": disk '%s' given more than once",
+					n, o->disks[n].path);
+		n++;
+	}
+	o->nr_disks = n;
+	return 0;
+}
+
+int config_parse(const char *text, size_t len, const char *name, const char *dir,
+		 struct hostel_opts *o, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"kernel",	  "initrd",	   "cmdline", "auto_cmdline", "memory",
+		"cpus",		  "console",	   "disks",   "reboot",	      "debug_exit",
+		"shutdown_grace", "kernel_unpack", NULL,
+	};
+	struct ctx c = {
+		.name = name, .dir = dir && *dir ? dir : NULL, .err = err, .errlen = errlen};
+	char why[128];
+	const cJSON *bad, *it;
+	bool dup, b = false;
+	long long n;
+	int r = 0;
+
+	if (len > CONFIG_MAX_BYTES)
+		return fail(&c, "larger than the %u KiB limit", CONFIG_MAX_BYTES >> 10);
+	cJSON *root = json_parse_strict(text, len, why, sizeof(why));
+	if (!root)
+		return fail(&c, "%s", why);
+	if (!cJSON_IsObject(root)) {
+		r = fail(&c, "expected a JSON object ({...}) at the top, got %s",
+			 json_type_name(root));
+		goto out;
+	}
+	if (json_check_keys(root, keys, &bad, &dup)) {
+		r = fail(&c, dup ? "key \"%.*s\" given more than once" : "unknown key \"%.*s\"",
+			 json_utf8_prefix(bad->string, QUOTE_MAX), bad->string);
+		goto out;
+	}
+	cJSON_ArrayForEach(it, root)
+	{
+		const char *k = it->string;
+		if (!strcmp(k, "kernel")) {
+			r = get_path(&c, k, it, o->cfg.kernel, sizeof(o->cfg.kernel));
+			o->kernel = o->cfg.kernel;
+		} else if (!strcmp(k, "initrd")) {
+			r = get_path(&c, k, it, o->cfg.initrd, sizeof(o->cfg.initrd));
+			o->initrd = o->cfg.initrd;
+		} else if (!strcmp(k, "cmdline")) {
+			r = get_text(&c, k, it, o->cfg.cmdline, sizeof(o->cfg.cmdline));
+			o->cmdline = o->cfg.cmdline;
+		} else if (!strcmp(k, "auto_cmdline")) {
+			r = get_bool(&c, k, it, &o->auto_cmdline);
+		} else if (!strcmp(k, "memory")) {
+			r = get_memory(&c, it, o);
+		} else if (!strcmp(k, "cpus")) {
+			r = get_int(&c, k, it, 1, CLI_MAX_CPUS, &n);
+			if (!r)
+				o->cpus = (unsigned int)n;
+		} else if (!strcmp(k, "console")) {
+			r = get_console(&c, it, o);
+		} else if (!strcmp(k, "disks")) {
+			r = get_disks(&c, it, o);
+		} else if (!strcmp(k, "reboot")) {
+			r = get_bool(&c, k, it, &b);
+			o->no_reboot = !b;
+		} else if (!strcmp(k, "debug_exit")) {
+			r = get_debug_exit(&c, it, o);
+		} else if (!strcmp(k, "shutdown_grace")) {
+			r = get_int(&c, k, it, 0, 3600, &n);
+			if (!r)
+				o->grace_s = (unsigned int)n;
+		} else { /* kernel_unpack */
+			r = get_bool(&c, k, it, &b);
+			o->no_unpack = !b;
+		}
+		if (r)
+			break;
+	}
+out:
+	cJSON_Delete(root);
+	return r;
+}
+
+int config_load(const char *path, struct hostel_opts *o, char *err, size_t errlen)
+{
+	struct ctx c = {.name = path, .err = err, .errlen = errlen};
+	struct stat st;
+	char dir[CLI_MAX_PATH];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fail(&c, "%s", strerror(errno));
+	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+		int e = errno;
+		close(fd);
+		return fail(&c, "%s", S_ISDIR(st.st_mode) ? "is a directory" : strerror(e));
+	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > CONFIG_MAX_BYTES) {
+		close(fd);
+		return fail(&c, "larger than the %u KiB limit", CONFIG_MAX_BYTES >> 10);
+	}
+	/* Not trusting st_size: a pipe has none, and a file may grow. */
+	char *buf = malloc(CONFIG_MAX_BYTES + 1);
+	if (!buf) {
+		close(fd);
+		return fail(&c, "out of memory");
+	}
+	size_t len = 0;
+	while (len <= CONFIG_MAX_BYTES) {
+		ssize_t n = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			free(buf);
+			return fail(&c, "%s", strerror(e));
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+
+	/* The file's directory: "vm.json" -> none (the working directory). */
+	const char *slash = strrchr(path, '/');
+	dir[0] = 0;
+	if (slash) {
+		size_t dl = slash == path ? 1 : (size_t)(slash - path);
+		if (dl >= sizeof(dir)) {
+			free(buf);
+			return fail(&c, "the file's name is too long");
+		}
+		memcpy(dir, path, dl);
+		dir[dl] = 0;
+	}
+	int r = config_parse(buf, len, path, dir, o, err, errlen);
+	free(buf);
+	return r;
+}
+
+static const char *size_text(uint64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+	while (u < 3 && bytes && bytes % 1024 == 0) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u < 0) /* not a whole KiB: not from cli_parse_size, but exact anyway */
+		snprintf(buf, len, "%lluB", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)bytes, units[u]);
+	return buf;
+}
+
+cJSON *config_to_cjson(const struct hostel_opts *o)
+{
+	cJSON *root = cJSON_CreateObject(), *disks;
+	char buf[CLI_MAX_PATH + 8];
+	bool ok = root != NULL;
+
+	if (ok && o->kernel)
+		ok = cJSON_AddStringToObject(root, "kernel", o->kernel);
+	if (ok && o->initrd)
+		ok = cJSON_AddStringToObject(root, "initrd", o->initrd);
+	if (ok && o->cmdline)
+		ok = cJSON_AddStringToObject(root, "cmdline", o->cmdline);
+	ok = ok && cJSON_AddBoolToObject(root, "auto_cmdline", o->auto_cmdline);
+	ok = ok && cJSON_AddStringToObject(root, "memory", size_text(o->memory, buf, sizeof(buf)));
+	ok = ok && cJSON_AddNumberToObject(root, "cpus", o->cpus);
+	if (o->console == CON_FILE)
+		snprintf(buf, sizeof(buf), "file:%s", o->console_path ? o->console_path : "");
+	else
+		snprintf(buf, sizeof(buf), "%s", o->console == CON_NONE ? "none" : "stdio");
+	ok = ok && cJSON_AddStringToObject(root, "console", buf);
+	ok = ok && (disks = cJSON_AddArrayToObject(root, "disks"));
+	for (unsigned int i = 0; ok && i < o->nr_disks && i < CLI_MAX_DISKS; i++) {
+		const struct disk_opts *d = &o->disks[i];
+		cJSON *jd = cJSON_CreateObject();
+		ok = jd && cJSON_AddItemToArray(disks, jd);
+		if (!ok) {
+			cJSON_Delete(jd);
+			break;
+		}
+		ok = cJSON_AddStringToObject(jd, "path", d->path) &&
+		     cJSON_AddBoolToObject(jd, "readonly", d->readonly) &&
+		     cJSON_AddBoolToObject(jd, "snapshot", d->snapshot) &&
+		     cJSON_AddStringToObject(jd, "cache",
+					     d->cache == DISK_CACHE_NONE ? "none" : "writeback");
+	}
+	ok = ok && cJSON_AddBoolToObject(root, "reboot", !o->no_reboot);
+	if (o->debug_exit) {
+		snprintf(buf, sizeof(buf), "0x%x", o->debug_exit);
+		ok = ok && cJSON_AddStringToObject(root, "debug_exit", buf);
+	} else {
+		ok = ok && cJSON_AddFalseToObject(root, "debug_exit");
+	}
+	ok = ok && cJSON_AddNumberToObject(root, "shutdown_grace", o->grace_s);
+	ok = ok && cJSON_AddBoolToObject(root, "kernel_unpack", !o->no_unpack);
+	if (!ok) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+char *config_to_json(const struct hostel_opts *o)
+{
+	cJSON *root = config_to_cjson(o);
+	if (!root)
+		return NULL;
+	char *text = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (!text)
+		return NULL;
+	size_t n = strlen(text);
+	char *out = malloc(n + 2);
+	if (out) {
+		/* "key":<tab>value -> "key": value. cJSON escapes a tab inside a
+		 * string, so a raw one is always its own layout. */
+		size_t j = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (text[i] == '\t' && i > 0 && text[i - 1] == ':')
+				out[j++] = ' ';
+			else
+				out[j++] = text[i];
+		}
+		out[j++] = '\n';
+		out[j] = 0;
+	}
+	cJSON_free(text);
+	return out;
+}
