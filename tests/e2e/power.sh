@@ -33,33 +33,45 @@ guest_run "$TMP/out" "printf '\\003' | dd of=/dev/port bs=1 seek=$((0xf4)) count
 [ "$status" -eq 7 ] || fail "debug-exit at 0xf4: hostel exited $status, want 7"
 pass "debug-exit at port 0xf4 -> 7"
 
-session_start "$TMP/out" --cmdline "hostel.cmd=$(b64 'echo waiting-for-the-button; sleep 600')"
-wait_for "$TMP/out" '^waiting-for-the-button'
-kill -TERM "$(pgrep -P "$SPID" hostel)"
-session_end
-[ "$status" -eq 0 ] || { tail -20 "$TMP/out"; fail "SIGTERM: hostel exited $status, want 0"; }
-grep -q 'hostel-guest: power button' "$TMP/out" || fail "SIGTERM: the guest did not see the power button"
-grep -q 'reboot: Power down' "$TMP/out" || fail "SIGTERM: the guest did not shut down cleanly"
-pass "SIGTERM -> ACPI power button -> clean guest shutdown -> 0"
+sigterm() {
+	session_start "$TMP/out" --cmdline "hostel.cmd=$(b64 'echo waiting-for-the-button; sleep 600')"
+	wait_for "$TMP/out" "$READY_PAT"
+	wait_for "$TMP/out" '^waiting-for-the-button'
+	kill -TERM "$(pgrep -P "$SPID" hostel)"
+	session_end
+	[ "$status" -eq 0 ] || { tail -20 "$TMP/out"; fail "SIGTERM: hostel exited $status, want 0"; }
+	grep -q 'hostel-guest: power button' "$TMP/out" || fail "SIGTERM: the guest did not see the power button"
+	grep -q 'reboot: Power down' "$TMP/out" || fail "SIGTERM: the guest did not shut down cleanly"
+	pass "SIGTERM -> ACPI power button -> clean guest shutdown -> 0"
+}
+retry_part sigterm
 
 # A guest that ignores the power button: a second signal stops it at once;
 # SIGHUP (the terminal went away) with a short grace period stops it hard
 # when the grace period ends. Both are clean stops: 0.
 deaf=$(b64 'killall acpid; echo acpid-gone; sleep 600')
-session_start "$TMP/out" --cmdline "hostel.cmd=$deaf"
-wait_for "$TMP/out" '^acpid-gone'
-hpid=$(pgrep -P "$SPID" hostel)
-kill -TERM "$hpid"
-kill -TERM "$hpid"
-session_end
-[ "$status" -eq 0 ] || fail "second SIGTERM: hostel exited $status, want 0"
-grep -q 'power button pressed' "$TMP/out" && fail "second SIGTERM: the guest was not stopped hard"
-pass "a second SIGTERM stops a guest that ignores the power button -> 0"
+second_sigterm() {
+	session_start "$TMP/out" --cmdline "hostel.cmd=$deaf"
+	wait_for "$TMP/out" "$READY_PAT"
+	wait_for "$TMP/out" '^acpid-gone'
+	hpid=$(pgrep -P "$SPID" hostel)
+	kill -TERM "$hpid"
+	kill -TERM "$hpid"
+	session_end
+	[ "$status" -eq 0 ] || fail "second SIGTERM: hostel exited $status, want 0"
+	grep -q 'power button pressed' "$TMP/out" && fail "second SIGTERM: the guest was not stopped hard"
+	pass "a second SIGTERM stops a guest that ignores the power button -> 0"
+}
+retry_part second_sigterm
 
-session_start "$TMP/out" --shutdown-grace 2 -v --cmdline "hostel.cmd=$deaf"
-wait_for "$TMP/out" '^acpid-gone'
-kill -HUP "$(pgrep -P "$SPID" hostel)"
-session_end
-[ "$status" -eq 0 ] || fail "SIGHUP: hostel exited $status, want 0"
-grep -q 'grace period' "$TMP/out.err" || fail "SIGHUP: no hard stop after the grace period: $(cat "$TMP/out.err")"
-pass "SIGHUP -> power button, hard stop after the grace period -> 0"
+sighup() {
+	session_start "$TMP/out" --shutdown-grace 2 -v --cmdline "hostel.cmd=$deaf"
+	wait_for "$TMP/out" "$READY_PAT"
+	wait_for "$TMP/out" '^acpid-gone'
+	kill -HUP "$(pgrep -P "$SPID" hostel)"
+	session_end
+	[ "$status" -eq 0 ] || fail "SIGHUP: hostel exited $status, want 0"
+	grep -q 'grace period' "$TMP/out.err" || fail "SIGHUP: no hard stop after the grace period: $(cat "$TMP/out.err")"
+	pass "SIGHUP -> power button, hard stop after the grace period -> 0"
+}
+retry_part sighup

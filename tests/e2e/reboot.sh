@@ -23,7 +23,7 @@ reboots() {
 truncate -s 1M "$TMP/count.img"
 guest_run "$TMP/out" "$(reboots 1)" --disk "$TMP/count.img"
 [ "$status" -eq 0 ] || { tail -20 "$TMP/out"; fail "hostel exited $status, want 0"; }
-[ "$(grep -c '^hostel-guest: ready' "$TMP/out")" -eq 2 ] || fail "the guest did not boot twice"
+[ "$(grep -c "$READY_PAT" "$TMP/out")" -eq 2 ] || fail "the guest did not boot twice"
 grep -q '^boot-number=2' "$TMP/out" || fail "no second boot"
 pass "reboot: the guest booted twice in one process, then powered off -> 0"
 
@@ -32,23 +32,26 @@ guest_run "$TMP/out2" 'reboot -f' --no-reboot
 pass "--no-reboot: guest reboot -> 82"
 
 # 20 reboots: resources measured at each ready line must not grow.
-truncate -s 0 "$TMP/count.img"
-truncate -s 1M "$TMP/count.img"
-# 21 boots in one process: the hang guard is per boot (wait_for), the
-# whole session's only a backstop.
-GUEST_BOUND=$((GUEST_BOUND * 10)) session_start "$TMP/out3" --memory 256M --disk "$TMP/count.img" --cmdline "hostel.cmd=$(b64 "$(reboots 20)")"
-fds=() threads=()
-for i in $(seq 1 21); do
-	wait_for "$TMP/out3" '^hostel-guest: ready' "$i"
-	hp=$(pgrep -P "$SPID" hostel) || fail "hostel is gone after $i boots"
-	fds+=("$(ls /proc/"$hp"/fd | wc -l)")
-	threads+=("$(ls /proc/"$hp"/task | wc -l)")
-done
-session_end
-[ "$status" -eq 0 ] || fail "20 reboots: hostel exited $status"
-[ "$(grep -c '^hostel-guest: ready' "$TMP/out3")" -eq 21 ] || fail "20 reboots: not 21 boots"
-for i in $(seq 1 20); do
-	[ "${fds[$i]}" -eq "${fds[0]}" ] || fail "fd count changed across reboots: ${fds[*]}"
-	[ "${threads[$i]}" -eq "${threads[0]}" ] || fail "thread count changed across reboots: ${threads[*]}"
-done
-pass "20 reboots: fds ${fds[0]} and threads ${threads[0]} constant"
+twenty() {
+	truncate -s 0 "$TMP/count.img"
+	truncate -s 1M "$TMP/count.img"
+	# 21 boots in one process: the hang guard is per boot (wait_for), the
+	# whole session's only a backstop.
+	GUEST_BOUND=$((GUEST_BOUND * 10)) session_start "$TMP/out3" --memory 256M --disk "$TMP/count.img" --cmdline "hostel.cmd=$(b64 "$(reboots 20)")"
+	fds=() threads=()
+	for i in $(seq 1 21); do
+		wait_for "$TMP/out3" "$READY_PAT" "$i"
+		hp=$(pgrep -P "$SPID" hostel) || fail "hostel is gone after $i boots"
+		fds+=("$(ls /proc/"$hp"/fd | wc -l)")
+		threads+=("$(ls /proc/"$hp"/task | wc -l)")
+	done
+	session_end
+	[ "$status" -eq 0 ] || fail "20 reboots: hostel exited $status"
+	[ "$(grep -c "$READY_PAT" "$TMP/out3")" -eq 21 ] || fail "20 reboots: not 21 boots"
+	for i in $(seq 1 20); do
+		[ "${fds[$i]}" -eq "${fds[0]}" ] || fail "fd count changed across reboots: ${fds[*]}"
+		[ "${threads[$i]}" -eq "${threads[0]}" ] || fail "thread count changed across reboots: ${threads[*]}"
+	done
+	pass "20 reboots: fds ${fds[0]} and threads ${threads[0]} constant"
+}
+retry_part twenty
