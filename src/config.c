@@ -11,9 +11,6 @@
 #include "config.h"
 #include "jsonutil.h"
 
-/* Bytes of a user's key or value quoted in a message, so the line stays short. */
-#define QUOTE_MAX 64
-
 struct ctx {
 	const char *name; /* the file, as named on the command line */
 	const char *dir;  /* relative paths are relative to this; NULL: as they are */
@@ -105,6 +102,7 @@ static int get_path(struct ctx *c, const char *key, const cJSON *it, char *buf, 
 
 static int get_memory(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 {
+	char q[JSON_QUOTE_LEN];
 	uint64_t bytes;
 	if (cJSON_IsNumber(it)) {
 		long long mib;
@@ -120,9 +118,9 @@ static int get_memory(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 		const char *s = it->valuestring;
 		if (cli_parse_size(s, &bytes) || bytes < CLI_MIN_MEMORY || bytes > CLI_MAX_MEMORY)
 			return fail(c,
-				    "key \"memory\": \"%.*s\" is not a size from 16M to 1T "
+				    "key \"memory\": \"%s\" is not a size from 16M to 1T "
 				    "(examples: \"512M\", \"2G\", or a number of MiB)",
-				    json_utf8_prefix(s, QUOTE_MAX), s);
+				    json_quote(s, q, sizeof(q)));
 	} else {
 		return wrong_type(c, "memory", it, "a size (\"2G\") or a number of MiB");
 	}
@@ -132,6 +130,7 @@ static int get_memory(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 
 static int get_console(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 {
+	char q[JSON_QUOTE_LEN];
 	const char *s = NULL;
 	if (get_string(c, "console", it, &s))
 		return -EINVAL;
@@ -146,15 +145,16 @@ static int get_console(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 		o->console_path = o->cfg.console_path;
 	} else {
 		return fail(c,
-			    "key \"console\": \"%.*s\" is not one of \"stdio\", \"file:PATH\", "
+			    "key \"console\": \"%s\" is not one of \"stdio\", \"file:PATH\", "
 			    "\"none\"",
-			    json_utf8_prefix(s, QUOTE_MAX), s);
+			    json_quote(s, q, sizeof(q)));
 	}
 	return 0;
 }
 
 static int get_debug_exit(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 {
+	char q[JSON_QUOTE_LEN];
 	if (cJSON_IsBool(it)) {
 		o->debug_exit = cJSON_IsTrue(it) ? 0x501 : 0; /* QEMU's default port */
 		return 0;
@@ -173,9 +173,9 @@ static int get_debug_exit(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 		unsigned long port = strtoul(s, &end, 0);
 		if (!isdigit((unsigned char)s[0]) || errno || *end || port == 0 || port > 0xfffc)
 			return fail(c,
-				    "key \"debug_exit\": \"%.*s\" is not an I/O port from 0x1 to "
+				    "key \"debug_exit\": \"%s\" is not an I/O port from 0x1 to "
 				    "0xfffc",
-				    json_utf8_prefix(s, QUOTE_MAX), s);
+				    json_quote(s, q, sizeof(q)));
 		o->debug_exit = (uint16_t)port;
 		return 0;
 	}
@@ -185,7 +185,7 @@ static int get_debug_exit(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 static int get_disk(struct ctx *c, unsigned int i, const cJSON *it, struct disk_opts *d)
 {
 	static const char *const keys[] = {"path", "readonly", "snapshot", "cache", NULL};
-	char key[64];
+	char key[64], q[JSON_QUOTE_LEN];
 	const cJSON *bad, *f;
 	bool dup, have_path = false;
 
@@ -193,9 +193,8 @@ static int get_disk(struct ctx *c, unsigned int i, const cJSON *it, struct disk_
 	if (!cJSON_IsObject(it))
 		return wrong_type(c, key, it, "an object");
 	if (json_check_keys(it, keys, &bad, &dup))
-		return fail(
-			c, dup ? "key \"%s.%.*s\" given more than once" : "unknown key \"%s.%.*s\"",
-			key, json_utf8_prefix(bad->string, QUOTE_MAX), bad->string);
+		return fail(c, dup ? "key \"%s.%s\" given more than once" : "unknown key \"%s.%s\"",
+			    key, json_quote(bad->string, q, sizeof(q)));
 	memset(d, 0, sizeof(*d));
 	d->cache = DISK_CACHE_WRITEBACK;
 	cJSON_ArrayForEach(f, it)
@@ -217,8 +216,8 @@ static int get_disk(struct ctx *c, unsigned int i, const cJSON *it, struct disk_
 			else if (!r && !strcmp(s, "none"))
 				d->cache = DISK_CACHE_NONE;
 			else if (!r)
-				r = fail(c, "key \"%s\": \"%.*s\" is not \"writeback\" or \"none\"",
-					 key, json_utf8_prefix(s, QUOTE_MAX), s);
+				r = fail(c, "key \"%s\": \"%s\" is not \"writeback\" or \"none\"",
+					 key, json_quote(s, q, sizeof(q)));
 		}
 		if (r)
 			return r;
@@ -232,6 +231,7 @@ static int get_disks(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 {
 	const cJSON *d;
 	unsigned int n = 0;
+	char q[JSON_QUOTE_LEN];
 
 	if (!cJSON_IsArray(it))
 		return wrong_type(c, "disks", it, "an array");
@@ -245,8 +245,9 @@ static int get_disks(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 		for (unsigned int i = 0; i < n; i++)
 			if (!strcmp(o->disks[i].path, o->disks[n].path))
 				return fail(
-					c, "key \"disks[%u].path\": disk '%s' given more than once",
-					n, o->disks[n].path);
+					c,
+					"key \"disks[%u].path\": disk \"%s\" given more than once",
+					n, json_quote(o->disks[n].path, q, sizeof(q)));
 		n++;
 	}
 	o->nr_disks = n;
@@ -263,7 +264,7 @@ int config_parse(const char *text, size_t len, const char *name, const char *dir
 	};
 	struct ctx c = {
 		.name = name, .dir = dir && *dir ? dir : NULL, .err = err, .errlen = errlen};
-	char why[128];
+	char why[128], q[JSON_QUOTE_LEN];
 	const cJSON *bad, *it;
 	bool dup, b = false;
 	long long n;
@@ -280,8 +281,8 @@ int config_parse(const char *text, size_t len, const char *name, const char *dir
 		goto out;
 	}
 	if (json_check_keys(root, keys, &bad, &dup)) {
-		r = fail(&c, dup ? "key \"%.*s\" given more than once" : "unknown key \"%.*s\"",
-			 json_utf8_prefix(bad->string, QUOTE_MAX), bad->string);
+		r = fail(&c, dup ? "key \"%s\" given more than once" : "unknown key \"%s\"",
+			 json_quote(bad->string, q, sizeof(q)));
 		goto out;
 	}
 	cJSON_ArrayForEach(it, root)

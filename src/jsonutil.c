@@ -74,6 +74,57 @@ int json_utf8_prefix(const char *s, size_t max)
 	return (int)i;
 }
 
+/* The text of the byte(s) at @s[@i] inside a JSON string: @esc or @s itself. */
+static const char *quote_piece(const char *s, size_t i, size_t slen, char *esc, size_t *plen,
+			       size_t *n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	*n = 1;
+	if (u[i] == '"' || u[i] == '\\') {
+		esc[0] = '\\';
+		esc[1] = (char)u[i];
+		*plen = 2;
+	} else if (u[i] < 0x20 || u[i] == 0x7f) {
+		*plen = (size_t)snprintf(esc, 8, "\\u%04x", u[i]);
+	} else if ((*n = utf8_seq(u + i, slen - i)) == 0) {
+		esc[0] = '?'; /* not UTF-8: never after a checked parse */
+		*plen = 1;
+		*n = 1;
+	} else {
+		*plen = *n;
+		return s + i;
+	}
+	return esc;
+}
+
+const char *json_quote(const char *s, char *buf, size_t len)
+{
+	size_t slen = strlen(s), total = 0, o = 0, plen, n;
+	char esc[8];
+
+	if (!len)
+		return buf;
+	for (size_t i = 0; i < slen; i += n) {
+		quote_piece(s, i, slen, esc, &plen, &n);
+		total += plen;
+	}
+	for (size_t i = 0; i < slen; i += n) {
+		const char *piece = quote_piece(s, i, slen, esc, &plen, &n);
+		/* All of it fits, or this piece and the "..." that marks a cut. */
+		if (total >= len && o + plen + 3 >= len) {
+			if (o + 3 < len) {
+				memcpy(buf + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		memcpy(buf + o, piece, plen);
+		o += plen;
+	}
+	buf[o] = 0;
+	return buf;
+}
+
 /*
  * A \u0000 escape inside a string. The scan follows string boundaries only,
  * which is exact for valid JSON; text it misreads is rejected by cJSON anyway.

@@ -30,8 +30,17 @@ cJSON *json_parse_strict(const char *text, size_t len, char *why, size_t whylen)
 bool json_utf8_valid(const char *s, size_t len);
 
 /* The longest prefix of the NUL-terminated @s, at most @max bytes, that does
- * not cut a UTF-8 sequence in half: for quoting user text in messages. */
+ * not cut a UTF-8 sequence in half. */
 int json_utf8_prefix(const char *s, size_t max);
+
+/*
+ * User text for a one-line message: @s written as inside a JSON string
+ * (quotes, backslashes and control characters escaped, so never a
+ * newline), cut on a character boundary to fit @len bytes with "..." at
+ * the cut. Returns @buf.
+ */
+#define JSON_QUOTE_LEN 72
+const char *json_quote(const char *s, char *buf, size_t len);
 
 /* "a string", "a number", "an object", ... for "expected X, got Y". */
 const char *json_type_name(const cJSON *item);

@@ -7,9 +7,6 @@
 #include "api/proto.h"
 #include "jsonutil.h"
 
-/* Bytes of a client's key or value quoted in an error message. */
-#define QUOTE_MAX 64
-
 static const char *const command_names[API_CMD_COUNT] = {
 	[API_CMD_STATUS] = "status",
 	[API_CMD_PAUSE] = "pause",
@@ -65,6 +62,7 @@ static int parse_args(const cJSON *args, struct api_request *req, struct api_err
 	static const char *const screenshot_keys[] = {"path", NULL};
 	static const char *const no_keys[] = {NULL};
 	const char *name = command_names[req->cmd];
+	char q[JSON_QUOTE_LEN];
 	const cJSON *bad;
 	bool dup;
 
@@ -74,15 +72,15 @@ static int parse_args(const cJSON *args, struct api_request *req, struct api_err
 	if (req->cmd != API_CMD_SCREENSHOT) {
 		if (args && json_check_keys(args, no_keys, &bad, &dup))
 			return set_error(err, API_ERR_INVALID_ARGS,
-					 "\"%s\" takes no arguments, got \"%.*s\"", name,
-					 json_utf8_prefix(bad->string, QUOTE_MAX), bad->string);
+					 "\"%s\" takes no arguments, got \"%s\"", name,
+					 json_quote(bad->string, q, sizeof(q)));
 		return 0;
 	}
 	if (args && json_check_keys(args, screenshot_keys, &bad, &dup))
 		return set_error(err, API_ERR_INVALID_ARGS,
-				 dup ? "argument \"%.*s\" given more than once"
-				     : "unknown argument \"%.*s\" (screenshot takes \"path\")",
-				 json_utf8_prefix(bad->string, QUOTE_MAX), bad->string);
+				 dup ? "argument \"%s\" given more than once"
+				     : "unknown argument \"%s\" (screenshot takes \"path\")",
+				 json_quote(bad->string, q, sizeof(q)));
 	const cJSON *path = args ? cJSON_GetObjectItemCaseSensitive(args, "path") : NULL;
 	if (!path)
 		return set_error(err, API_ERR_INVALID_ARGS,
@@ -94,8 +92,8 @@ static int parse_args(const cJSON *args, struct api_request *req, struct api_err
 	const char *p = path->valuestring;
 	if (p[0] != '/')
 		return set_error(err, API_ERR_INVALID_ARGS,
-				 "argument \"path\": \"%.*s\" is not an absolute path",
-				 json_utf8_prefix(p, QUOTE_MAX), p);
+				 "argument \"path\": \"%s\" is not an absolute path",
+				 json_quote(p, q, sizeof(q)));
 	if (strlen(p) >= sizeof(req->args.screenshot.path))
 		return set_error(err, API_ERR_INVALID_ARGS,
 				 "argument \"path\": longer than %d bytes", API_PATH_MAX - 1);
@@ -106,6 +104,7 @@ static int parse_args(const cJSON *args, struct api_request *req, struct api_err
 static int parse_root(const cJSON *root, struct api_request *req, struct api_error *err)
 {
 	static const char *const keys[] = {"id", "command", "args", NULL};
+	char q[JSON_QUOTE_LEN];
 	const cJSON *bad, *it;
 	bool dup;
 
@@ -122,10 +121,10 @@ static int parse_root(const cJSON *root, struct api_request *req, struct api_err
 		return -EINVAL;
 	if (json_check_keys(root, keys, &bad, &dup))
 		return set_error(err, API_ERR_INVALID_REQUEST,
-				 dup ? "key \"%.*s\" given more than once"
-				     : "unknown key \"%.*s\" (a request has \"id\", \"command\", "
+				 dup ? "key \"%s\" given more than once"
+				     : "unknown key \"%s\" (a request has \"id\", \"command\", "
 				       "\"args\")",
-				 json_utf8_prefix(bad->string, QUOTE_MAX), bad->string);
+				 json_quote(bad->string, q, sizeof(q)));
 	it = cJSON_GetObjectItemCaseSensitive(root, "command");
 	if (!it)
 		return set_error(err, API_ERR_INVALID_REQUEST, "missing key \"command\"");
@@ -138,9 +137,9 @@ static int parse_root(const cJSON *root, struct api_request *req, struct api_err
 			break;
 	if (c == API_CMD_COUNT)
 		return set_error(err, API_ERR_UNKNOWN_COMMAND,
-				 "unknown command \"%.*s\" (status, pause, resume, power-button, "
+				 "unknown command \"%s\" (status, pause, resume, power-button, "
 				 "stop, stats, screenshot)",
-				 json_utf8_prefix(it->valuestring, QUOTE_MAX), it->valuestring);
+				 json_quote(it->valuestring, q, sizeof(q)));
 	req->cmd = (enum api_command)c;
 	return parse_args(cJSON_GetObjectItemCaseSensitive(root, "args"), req, err);
 }

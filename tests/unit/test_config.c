@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include "cli.h"
 #include "config.h"
+#include "jsonutil.h"
 
 static char tmpdir[] = "/tmp/hostel-test-config.XXXXXX";
 
@@ -236,6 +237,12 @@ static void test_rejects_keys(void **state)
 	char json[600];
 	snprintf(json, sizeof(json), "{\"%0500d\": 1}", 7);
 	expect_reject(json, "unknown key \"0000");
+	expect_reject(json, "000...\"");
+	/* Control characters in quoted text are escaped: still one line. */
+	expect_reject("{\"cpus\n\": 1}", "unknown key \"cpus\\u000a\"");
+	expect_reject("{\"console\": \"a\\nb\\\"c\"}", "\"a\\u000ab\\\"c\" is not one of");
+	expect_reject("{\"disks\": [{\"path\": \"/x\\ty\"}, {\"path\": \"/x\\ty\"}]}",
+		      "disk \"/x\\u0009y\" given more than once");
 }
 
 static void test_rejects_types(void **state)
@@ -304,7 +311,7 @@ static void test_rejects_values(void **state)
 	expect_reject("{\"disks\": [{\"path\": \"a\", \"cache\": \"unsafe\"}]}",
 		      "key \"disks[0].cache\": \"unsafe\" is not \"writeback\" or \"none\"");
 	expect_reject("{\"disks\": [{\"path\": \"a.img\"}, {\"path\": \"/cfg/a.img\"}]}",
-		      "key \"disks[1].path\": disk '/cfg/a.img' given more than once");
+		      "key \"disks[1].path\": disk \"/cfg/a.img\" given more than once");
 	expect_reject("{\"disks\": [{\"path\": \"1\"}, {\"path\": \"2\"}, {\"path\": \"3\"}, "
 		      "{\"path\": \"4\"}, {\"path\": \"5\"}, {\"path\": \"6\"}, {\"path\": \"7\"}, "
 		      "{\"path\": \"8\"}, {\"path\": \"9\"}]}",
@@ -629,9 +636,27 @@ static void test_print_config(void **state)
 	free(o);
 }
 
+static void test_quote(void **state)
+{
+	char q[JSON_QUOTE_LEN], small[8];
+	assert_string_equal(json_quote("plain", q, sizeof(q)), "plain");
+	assert_string_equal(json_quote("a\"b\\c\n\x7f\x01", q, sizeof(q)),
+			    "a\\\"b\\\\c\\u000a\\u007f\\u0001");
+	assert_string_equal(json_quote("caf\xc3\xa9", q, sizeof(q)), "caf\xc3\xa9");
+	assert_string_equal(json_quote("", q, sizeof(q)), "");
+	/* Cut with "..." and never inside a character or an escape. */
+	assert_string_equal(json_quote("abcdefg", small, sizeof(small)), "abcdefg");
+	assert_string_equal(json_quote("abcdefgh", small, sizeof(small)), "abcd...");
+	assert_string_equal(json_quote("ab\xc3\xa9\xc3\xa9xy", small, sizeof(small)),
+			    "ab\xc3\xa9...");
+	assert_string_equal(json_quote("a\nbcdef", small, sizeof(small)), "a...");
+	assert_string_equal(json_quote("\xff", small, sizeof(small)), "?");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_rejects_json),
 		cmocka_unit_test(test_rejects_keys),

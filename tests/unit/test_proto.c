@@ -195,7 +195,12 @@ static void test_rejects(void **state)
 	snprintf(longkey + n, 1024 - n, "\"}");
 	assert_int_equal(parse(longkey, &req, &err), -EINVAL);
 	assert_string_equal(err.code, API_ERR_UNKNOWN_COMMAND);
-	assert_non_null(strstr(err.message, "\xc3\xa9\" (status"));
+	assert_non_null(strstr(err.message, "\xc3\xa9...\" (status"));
+	/* Control characters in quoted text are escaped: the message is one line. */
+	REJECT("{\"id\": 5, \"command\": \"a\\nb\"}", API_ERR_UNKNOWN_COMMAND,
+	       "unknown command \"a\\u000ab\"", num, 5);
+	REJECT("{\"id\": 5, \"command\": \"stop\", \"x\\ry\": 1}", API_ERR_INVALID_REQUEST,
+	       "unknown key \"x\\u000dy\"", num, 5);
 	free(longkey);
 
 	/* Longer than a line may be, even when the caller did not use the linebuf. */
