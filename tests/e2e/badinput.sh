@@ -75,7 +75,110 @@ expect 81 "truncated" run --kernel "$TMP/trunc"
 sum=$(sha256sum "$kernel")
 [ "$sum" = "$(sha256sum "$kernel")" ] || fail "kernel modified"
 
+# Config files: every reject is a usage error (2) in one line naming the
+# file and the key.
+cfg() { printf '%s' "$2" >"$TMP/$1"; }
+cfg bad-syntax.json '{"cpus": 2,}'
+cfg unknown.json '{"cpu": 2}'
+cfg dup.json '{"cpus": 1, "cpus": 2}'
+cfg type.json '{"cpus": "2"}'
+cfg range.json '{"memory": "8M"}'
+cfg disk.json '{"disks": [{"path": "a.img", "cache": "unsafe"}]}'
+cfg array.json '[1, 2]'
+cfg nulesc.json '{"kernel": "a\u0000b"}'
+printf '{"cpus": 2}\0' >"$TMP/nul.json"
+printf '{"kernel": "caf\303"}' >"$TMP/utf8.json"
+{ printf '{}'; head -c 1048576 /dev/zero | tr '\0' ' '; } >"$TMP/big.json"
+expect 2 "config '$TMP/missing.json': No such file or directory" run --config "$TMP/missing.json"
+expect 2 "config '$TMP/dir': is a directory" run --config "$TMP/dir"
+expect 2 "config '$TMP/empty': no JSON value" run --config "$TMP/empty"
+expect 2 "config '$TMP/bad-syntax.json': invalid JSON at line 1, column" run --config "$TMP/bad-syntax.json"
+expect 2 "config '$TMP/unknown.json': unknown key \"cpu\"" run --config "$TMP/unknown.json"
+expect 2 "config '$TMP/dup.json': key \"cpus\" given more than once" run --config "$TMP/dup.json"
+expect 2 "config '$TMP/type.json': key \"cpus\": expected a number, got a string" run --config "$TMP/type.json"
+expect 2 "key \"memory\": \"8M\" is not a size from 16M to 1T" run --config "$TMP/range.json"
+expect 2 "key \"disks\[0\].cache\": \"unsafe\"" run --config "$TMP/disk.json"
+expect 2 "expected a JSON object" run --config "$TMP/array.json"
+expect 2 "u0000 escape" run --config "$TMP/nulesc.json"
+expect 2 "a NUL byte at line 1, column 12" run --config "$TMP/nul.json"
+expect 2 "invalid UTF-8" run --config "$TMP/utf8.json"
+expect 2 "larger than the 1024 KiB limit" run --config "$TMP/big.json"
+expect 2 "larger than the 1024 KiB limit" run --config /dev/zero
+expect 2 "option --config given more than once" run --config "$TMP/type.json" --config "$TMP/dup.json"
+# A bad file is reported even when the command line sets the same key.
+expect 2 "key \"cpus\": expected a number" run --cpus 2 --config "$TMP/type.json"
+
+# print_config ARGS...: hostel run --print-config ARGS prints the machine as
+# JSON, exits 0 and boots nothing; the JSON is left in $pc.
+print_config() {
+	"$HOSTEL" run --print-config "$@" </dev/null >"$TMP/pc" 2>"$TMP/pc.err"
+	local st=$?
+	[ "$st" -eq 0 ] || fail "hostel run --print-config $* exited $st: $(cat "$TMP/pc.err")"
+	[ ! -s "$TMP/pc.err" ] || fail "hostel run --print-config $*: stderr: $(cat "$TMP/pc.err")"
+	python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$TMP/pc" ||
+		fail "hostel run --print-config $*: not JSON: $(cat "$TMP/pc")"
+	pc=$(cat "$TMP/pc")
+}
+# A config file and the equivalent command line give the same machine.
+mkdir "$TMP/vm"
+cat >"$TMP/vm/vm.json" <<'EOF'
+{
+  "kernel": "vmlinuz",
+  "initrd": "/boot/initrd.img",
+  "cmdline": "root=/dev/vda quiet",
+  "auto_cmdline": false,
+  "memory": 1536,
+  "cpus": 3,
+  "console": "file:boot.log",
+  "disks": [
+    {"path": "root.img", "readonly": true, "cache": "none"},
+    {"path": "/srv/scratch.img", "snapshot": true}
+  ],
+  "reboot": false,
+  "debug_exit": "0xf4",
+  "shutdown_grace": 7,
+  "kernel_unpack": false
+}
+EOF
+print_config --config "$TMP/vm/vm.json"
+from_file=$pc
+print_config --kernel "$TMP/vm/vmlinuz" --initrd /boot/initrd.img \
+	--cmdline "root=/dev/vda quiet" --no-auto-cmdline --memory 1536M --cpus 3 \
+	--console "file:$TMP/vm/boot.log" --disk "$TMP/vm/root.img,readonly,cache=none" \
+	--disk /srv/scratch.img,snapshot --no-reboot --debug-exit=0xf4 --shutdown-grace 7 \
+	--no-kernel-unpack
+from_argv=$pc
+[ "$from_file" = "$from_argv" ] ||
+	fail "config file and command line differ: $(diff <(echo "$from_file") <(echo "$from_argv"))"
+grep -q "\"kernel\": \"$TMP/vm/vmlinuz\"" <<<"$from_file" ||
+	fail "relative kernel path not resolved against the file's directory: $from_file"
+pass "a config file and the equivalent command line print the same machine"
+# The printed machine is itself a config file for the same machine.
+printf '%s\n' "$from_file" >"$TMP/printed.json"
+print_config --config "$TMP/printed.json"
+[ "$pc" = "$from_file" ] ||
+	fail "--print-config output does not read back as the same machine"
+pass "--print-config output reads back as the same config"
+# Options override the file's keys wherever they stand.
+print_config --cpus 2 --disk /x.img --config "$TMP/vm/vm.json" --memory 2G
+before=$pc
+print_config --config "$TMP/vm/vm.json" --memory 2G --disk /x.img --cpus 2
+after=$pc
+[ "$before" = "$after" ] || fail "option order changes the result: $before / $after"
+grep -q '"cpus": 2,' <<<"$before" && grep -q '"memory": "2G"' <<<"$before" &&
+	grep -q '"path": "/x.img"' <<<"$before" && ! grep -q root.img <<<"$before" &&
+	grep -q '"shutdown_grace": 7' <<<"$before" ||
+	fail "options did not override the file as documented: $before"
+pass "command-line options override the config file in any order"
+# The defaults, with no file.
+print_config
+grep -q '"memory": "512M"' <<<"$pc" && grep -q '"cpus": 1,' <<<"$pc" &&
+	! grep -q '"kernel"' <<<"$pc" || fail "unexpected defaults: $pc"
+pass "--print-config shows the defaults"
+
 "$HOSTEL" --help | grep -q "Exit status" || fail "--help has no exit-status table"
 "$HOSTEL" run --help | grep -q -- "--kernel" || fail "run --help lacks --kernel"
+"$HOSTEL" run --help | grep -q -- "--config FILE" || fail "run --help lacks --config"
+"$HOSTEL" run --help | grep -q '"shutdown_grace"' || fail "run --help lacks the config schema"
 "$HOSTEL" --version | grep -q "^hostel [0-9]" || fail "--version"
 pass "help and version"
