@@ -3,7 +3,8 @@
 . "$(dirname "$0")/lib.sh"
 require_kvm
 
-for mib in 128 1024 3584; do
+# Small, and split around the 3-4 GiB hole (RAM above 4 GiB too).
+for mib in 128 3584; do
 	guest_run "$TMP/out" 'grep MemTotal /proc/meminfo' --memory "${mib}M"
 	[ "$status" -eq 0 ] || { tail -20 "$TMP/out"; fail "--memory ${mib}M: hostel exited $status"; }
 	kb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB.*/\1/p' "$TMP/out" | head -1)
