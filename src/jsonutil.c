@@ -223,7 +223,9 @@ int json_get_int(const cJSON *item, long long min, long long max, long long *out
 	if (!cJSON_IsNumber(item))
 		return -EINVAL;
 	double d = item->valuedouble;
-	if (!isfinite(d) || d != floor(d))
+	/* Whole: every double past 2^63 is, and below that the cast is exact.
+	 * (No floor(): hostel does not link libm.) */
+	if (!isfinite(d) || (d > -9.2e18 && d < 9.2e18 && (double)(long long)d != d))
 		return -EINVAL;
 	/* Compare as doubles first: a huge value must not overflow the cast. */
 	if (d < (double)min || d > (double)max)
