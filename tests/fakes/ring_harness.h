@@ -162,6 +162,23 @@ static inline uint64_t rh_alloc(struct ring_harness *h, uint64_t len)
 	return gpa;
 }
 
+/*
+ * Rings for a second queue of @size entries (a device with several
+ * queues), carved from the buffer space, zeroed and aligned; the harness's
+ * own helpers keep driving the first queue. .size is 0 when out of space.
+ */
+static inline struct virtq_config rh_extra_rings(struct ring_harness *h, uint16_t size)
+{
+	struct virtq_config c = {.size = size, .event_idx = h->event_idx, .indirect = h->indirect};
+
+	c.desc = rh_alloc(h, 16ULL * size);
+	c.avail = rh_alloc(h, 6 + 2ULL * size);
+	c.used = rh_alloc(h, 6 + 8ULL * size);
+	if (!c.desc || !c.avail || !c.used)
+		c.size = 0;
+	return c;
+}
+
 /* Raw descriptor writers: entry @i of the queue's table, or of a table at @table_gpa. */
 static inline void rh_write_desc_at(struct ring_harness *h, uint64_t table_gpa, uint16_t i,
 				    uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
