@@ -13,6 +13,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -28,6 +29,7 @@
 #include <linux/pci_regs.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
@@ -39,6 +41,7 @@
 #include "pci/pci.h"
 #include "ring_harness.h"
 #include "virtio/blk/blk.h"
+#include "virtio/console/vcon.h"
 #include "virtio/pci/vpci.h"
 
 #define SLOT	  3
@@ -256,6 +259,7 @@ struct fx {
 	struct fdev fd;
 	struct fake_backend *fb;
 	struct blk *b;
+	struct vcon *con;
 	struct vpci *v;
 	struct dev *bar;
 	uint64_t bar_gpa;
@@ -404,7 +408,8 @@ static void find_caps(struct fx *f)
 	assert_int_not_equal(f->msix_cap, 0);
 }
 
-static struct fx *fx_new(bool blk, bool ioev)
+/* The transport in front of a blk disk, the fake device, or @con when given. */
+static struct fx *fx_new_dev(bool blk, struct vcon *con, bool ioev)
 {
 	struct fx *f = must(calloc(1, sizeof(*f)));
 	struct pci_placements *pl = must(calloc(1, sizeof(*pl)));
@@ -420,7 +425,11 @@ static struct fx *fx_new(bool blk, bool ioev)
 	assert_int_equal(rh_init(&f->rh, QSIZE, 2 * RH_DEFAULT_RAM), 0);
 	f->h = must(pci_host_create());
 	f->ecam = pci_host_ecam_dev(f->h);
-	if (blk) {
+	if (con) {
+		f->con = con;
+		f->v = vpci_create_console(f->h, SLOT, con, &f->rh.gm, &f->irq.fm.ctl,
+					   ioev ? &f->ioev.ctl : NULL);
+	} else if (blk) {
 		struct blk_opts o = {.serial = "vpci-test"};
 
 		f->fb = must(fake_backend_create(DISK_SIZE));
@@ -459,10 +468,16 @@ static struct fx *fx_new(bool blk, bool ioev)
 	return f;
 }
 
+static struct fx *fx_new(bool blk, bool ioev)
+{
+	return fx_new_dev(blk, NULL, ioev);
+}
+
 static void fx_free(struct fx *f)
 {
 	vpci_destroy(f->v);
 	blk_destroy(f->b);
+	vcon_destroy(f->con);
 	pci_host_destroy(f->h);
 	rh_fini(&f->rh);
 	pthread_mutex_destroy(&f->irq.mu);
@@ -1539,6 +1554,137 @@ static void test_blk_broken_ring(void **state)
 	fx_free(f);
 }
 
+/* ---- virtio-console end to end ------------------------------------------- */
+
+#define CON_VEC_CFG 0
+#define CON_VEC_RX  1
+#define CON_VEC_TX  2
+
+/* Linux's virtio_console probe without MULTIPORT: receiveq @rx, transmitq on f->rh. */
+static void con_bringup(struct fx *f, const struct qcfg *rx)
+{
+	struct qcfg tx = rh_qcfg(&f->rh, CON_VEC_TX);
+	uint64_t feat = dev_features(f);
+
+	f->rh.event_idx = feat >> VIRTIO_RING_F_EVENT_IDX & 1;
+	assert_int_equal(drv_negotiate(f, feat), S_ACK | S_DRIVER | S_FEAT_OK);
+	com_wr(f, VIRTIO_PCI_COMMON_MSIX, CON_VEC_CFG, 2);
+	for (unsigned int q = 0; q < 2; q++) {
+		com_wr(f, VIRTIO_PCI_COMMON_Q_SELECT, q, 2);
+		assert_int_equal(com_rd(f, VIRTIO_PCI_COMMON_Q_SIZE, 2), 256);
+	}
+	drv_queue(f, VCON_RX_QUEUE, rx);
+	drv_queue(f, VCON_TX_QUEUE, &tx);
+	set_status(f, S_ACK | S_DRIVER | S_FEAT_OK | S_DRIVER_OK);
+	assert_int_equal(status(f), S_ACK | S_DRIVER | S_FEAT_OK | S_DRIVER_OK);
+}
+
+/* One transmit chain of @s in two buffers, kicked as vp_notify does; its head. */
+static uint16_t con_write(struct fx *f, const char *s)
+{
+	uint32_t len = (uint32_t)strlen(s), half = len / 2;
+	uint64_t gpa = rh_alloc(&f->rh, len);
+	struct rh_buf b[2] = {{gpa, half, false}, {gpa + half, len - half, false}};
+	uint16_t old = f->rh.avail_idx, head;
+
+	assert_true(gpa && half);
+	memcpy(must(rh_host(&f->rh, gpa, len)), s, len);
+	head = rh_submit(&f->rh, b, 2);
+	if (rh_kick_needed(&f->rh, old))
+		kick(f, VCON_TX_QUEUE);
+	return head;
+}
+
+/* Exactly @want from the pipe (already written: the completion came after the write). */
+static void expect_pipe(int fd, const char *want)
+{
+	char buf[128];
+	size_t n = strlen(want);
+
+	assert_true(fd_readable(fd));
+	assert_int_equal(read(fd, buf, sizeof(buf)), (ssize_t)n);
+	assert_memory_equal(buf, want, n);
+	assert_false(fd_readable(fd));
+}
+
+/*
+ * A virtio-console on a pipe through the transport: discovery, two queues,
+ * writes kicked through the ioeventfd, completions by MSI-X only after the
+ * bytes are in the pipe; the receive queue is left alone; a reset (reboot)
+ * stops the device and a new bring-up works.
+ */
+static void test_console_io(void **state)
+{
+	struct vcon *con;
+	struct qcfg rx;
+	struct fx *f;
+	uint64_t rxbuf, feat;
+	uint16_t head;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	con = must(vcon_create(&(struct vcon_out){.fd = p[1]}));
+	f = fx_new_dev(false, con, true);
+	assert_int_equal(cfg_rd(f, PCI_DEVICE_ID, 2), 0x1040 + VIRTIO_ID_CONSOLE);
+	assert_int_equal(cfg_rd(f, PCI_SUBSYSTEM_ID, 2), 0x1040 + VIRTIO_ID_CONSOLE);
+	assert_int_equal(cfg_rd(f, PCI_CLASS_REVISION, 4) >> 8, 0x078000);
+	assert_int_equal(com_rd(f, VIRTIO_PCI_COMMON_NUMQ, 2), 2);
+	feat = dev_features(f);
+	assert_true(feat & F_V1);
+	assert_true(feat & 1ull << VIRTIO_RING_F_EVENT_IDX);
+	assert_true(feat & 1ull << VIRTIO_RING_F_INDIRECT_DESC);
+	assert_false(feat & (1ull << VIRTIO_CONSOLE_F_SIZE | 1ull << VIRTIO_CONSOLE_F_MULTIPORT |
+			     1ull << VIRTIO_CONSOLE_F_EMERG_WRITE));
+	/* struct virtio_console_config, all 0; writes (emerg_wr) dropped. */
+	assert_int_equal(f->devcfg_len, sizeof(struct virtio_console_config));
+	bar_wr(f, f->devcfg + offsetof(struct virtio_console_config, emerg_wr), 'x', 4);
+	assert_int_equal(bar_rd(f, f->devcfg, 8), 0);
+	assert_int_equal(bar_rd(f, f->devcfg + 8, 4), 0);
+
+	drv_msix(f, 3);
+	rx = rings_in(&f->rh, 16, CON_VEC_RX);
+	con_bringup(f, &rx);
+	assert_non_null(fake_ioevent_find(&f->ioev, notify_gpa(f, VCON_TX_QUEUE)));
+
+	/* A receive buffer, as Linux's fill_queue() posts it: never used. */
+	rxbuf = rh_alloc(&f->rh, 64);
+	memset(must(rh_host(&f->rh, rxbuf, 64)), 0xee, 64);
+	rh_write_desc_at(&f->rh, rx.desc, 0, rxbuf, 64, VRING_DESC_F_WRITE, 0);
+	rh_w16(&f->rh, rx.avail + 4, 0);
+	rh_w16(&f->rh, rx.avail + 2, 1);
+	kick(f, VCON_RX_QUEUE);
+
+	head = con_write(f, "hello from hvc0\n");
+	wait_fired(&f->irq, CON_VEC_TX, 1);
+	reap(&f->rh, head, 0);
+	expect_pipe(p[0], "hello from hvc0\n");
+	head = con_write(f, "second line\n");
+	wait_fired(&f->irq, CON_VEC_TX, 2);
+	reap(&f->rh, head, 0);
+	expect_pipe(p[0], "second line\n");
+	assert_int_equal(rh_r16(&f->rh, rx.used + 2), 0);
+	assert_int_equal(byte_at(&f->rh, rxbuf), 0xee);
+	assert_int_equal(fired(&f->irq, CON_VEC_RX), 0);
+	assert_int_equal(fired(&f->irq, CON_VEC_CFG), 0);
+
+	/* Reboot: reset, then the driver starts over with fresh (zeroed) rings. */
+	set_status(f, 0);
+	assert_int_equal(status(f), 0);
+	memset(f->rh.ram, 0, f->rh.data_gpa - f->rh.ram_gpa);
+	rh_set_avail_idx(&f->rh, 0);
+	f->rh.next_desc = f->rh.last_used = 0;
+	rx = rings_in(&f->rh, 16, CON_VEC_RX);
+	con_bringup(f, &rx);
+	head = con_write(f, "after reboot\n");
+	wait_fired(&f->irq, CON_VEC_TX, 3);
+	reap(&f->rh, head, 0);
+	expect_pipe(p[0], "after reboot\n");
+	fx_free(f); /* destroys the transport, then the console */
+	close(p[0]);
+	close(p[1]);
+}
+
 /* ---- creation ------------------------------------------------------------- */
 
 static void test_create_rejects(void **state)
@@ -1571,6 +1717,7 @@ static void test_create_rejects(void **state)
 	assert_null(vpci_create(h, SLOT, &fdev_ops, &fd, NULL, &msi.ctl, NULL));
 	assert_null(vpci_create(h, SLOT, &fdev_ops, &fd, &rh.gm, NULL, NULL));
 	assert_null(vpci_create_blk(h, SLOT, NULL, &rh.gm, &msi.ctl, NULL));
+	assert_null(vpci_create_console(h, SLOT, NULL, &rh.gm, &msi.ctl, NULL));
 	/* Slot 0 is the host bridge; the slot is still free after all that. */
 	assert_null(vpci_create(h, 0, &fdev_ops, &fd, &rh.gm, &msi.ctl, NULL));
 	v = vpci_create(h, SLOT, &fdev_ops, &fd, &rh.gm, &msi.ctl, NULL);
@@ -1593,7 +1740,8 @@ int main(void)
 		cmocka_unit_test(test_interrupts),	cmocka_unit_test(test_access_widths),
 		cmocka_unit_test(test_pci_cfg_window),	cmocka_unit_test(test_blk_io),
 		cmocka_unit_test(test_blk_ioevent),	cmocka_unit_test(test_blk_reset_in_flight),
-		cmocka_unit_test(test_blk_broken_ring), cmocka_unit_test(test_create_rejects),
+		cmocka_unit_test(test_blk_broken_ring), cmocka_unit_test(test_console_io),
+		cmocka_unit_test(test_create_rejects),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

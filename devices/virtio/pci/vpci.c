@@ -21,6 +21,7 @@
 #include "hostel/log.h"
 #include "pci/msix.h"
 #include "virtio/blk/blk.h"
+#include "virtio/console/vcon.h"
 #include "virtio/pci/vpci.h"
 
 #define VIRTIO_PCI_VENDOR   0x1af4 /* 4.1.2: PCI vendor ID of every virtio device */
@@ -1029,4 +1030,69 @@ struct vpci *vpci_create_blk(struct pci_host *h, unsigned int slot, struct blk *
 	if (!b)
 		return NULL;
 	return vpci_create(h, slot, &vpci_blk_ops, b, gm, msi, ioev);
+}
+
+/* ---- virtio-console adapter --------------------------------------------- */
+
+static uint64_t vcon_ops_features(void *dev)
+{
+	return vcon_features(dev);
+}
+
+static void vcon_ops_set_features(void *dev, uint64_t f)
+{
+	vcon_set_features(dev, f);
+}
+
+static unsigned int vcon_ops_config_size(void *dev)
+{
+	(void)dev;
+	return vcon_config_size();
+}
+
+static void vcon_ops_config_read(void *dev, uint64_t off, void *data, unsigned int len)
+{
+	vcon_config_read(dev, off, data, len);
+}
+
+static void vcon_ops_config_write(void *dev, uint64_t off, const void *data, unsigned int len)
+{
+	vcon_config_write(dev, off, data, len);
+}
+
+static int vcon_ops_start(void *dev, unsigned int q, struct virtq *vq, int kick_fd,
+			  void (*notify)(void *), void (*needs_reset)(void *), void *opaque)
+{
+	struct vcon_queue_cb cb = {.notify = notify, .needs_reset = needs_reset, .opaque = opaque};
+
+	return vcon_start(dev, q, vq, kick_fd, &cb);
+}
+
+static void vcon_ops_stop(void *dev)
+{
+	vcon_stop(dev);
+}
+
+const struct vpci_dev_ops vpci_console_ops = {
+	.device_id = VIRTIO_ID_CONSOLE,
+	.pci_class = 0x078000,	     /* simple communication controller, other */
+	.nr_queues = VCON_NR_QUEUES, /* receiveq, transmitq: no F_MULTIPORT */
+	/* One chain is in flight per hvc write; deeper only costs the guest RAM. */
+	.queue_size_max = 256,
+	.features = vcon_ops_features,
+	.set_features = vcon_ops_set_features,
+	.config_size = vcon_ops_config_size,
+	.config_read = vcon_ops_config_read,
+	.config_write = vcon_ops_config_write,
+	.start = vcon_ops_start,
+	.stop = vcon_ops_stop,
+};
+
+struct vpci *vpci_create_console(struct pci_host *h, unsigned int slot, struct vcon *c,
+				 const struct gmem *gm, struct msi_ctl *msi,
+				 struct ioevent_ctl *ioev)
+{
+	if (!c)
+		return NULL;
+	return vpci_create(h, slot, &vpci_console_ops, c, gm, msi, ioev);
 }

@@ -135,6 +135,7 @@ struct vpci_dev_ops {
 
 struct vpci;
 struct blk;
+struct vcon;
 
 struct vpci_stats {
 	uint64_t bad_accesses;	    /* widths/offsets matching no register */
@@ -165,6 +166,15 @@ struct vpci *vpci_create_blk(struct pci_host *h, unsigned int slot, struct blk *
 			     const struct gmem *gm, struct msi_ctl *msi,
 			     struct ioevent_ctl *ioev) __must_check;
 extern const struct vpci_dev_ops vpci_blk_ops;
+
+/*
+ * The same for a virtio-console port (devices/virtio/console/vcon.h): two
+ * queues (receiveq 0, transmitq 1), class 0x078000, queue size up to 256.
+ */
+struct vpci *vpci_create_console(struct pci_host *h, unsigned int slot, struct vcon *c,
+				 const struct gmem *gm, struct msi_ctl *msi,
+				 struct ioevent_ctl *ioev) __must_check;
+extern const struct vpci_dev_ops vpci_console_ops;
 
 /*
  * Stops the device (ops->stop), removes the ioeventfds, closes the
