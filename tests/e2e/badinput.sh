@@ -176,9 +176,14 @@ grep -q '"memory": "512M"' <<<"$pc" && grep -q '"cpus": 1,' <<<"$pc" &&
 	! grep -q '"kernel"' <<<"$pc" || fail "unexpected defaults: $pc"
 pass "--print-config shows the defaults"
 
-"$HOSTEL" --help | grep -q "Exit status" || fail "--help has no exit-status table"
-"$HOSTEL" run --help | grep -q -- "--kernel" || fail "run --help lacks --kernel"
-"$HOSTEL" run --help | grep -q -- "--config FILE" || fail "run --help lacks --config"
-"$HOSTEL" run --help | grep -q '"shutdown_grace"' || fail "run --help lacks the config schema"
-"$HOSTEL" --version | grep -q "^hostel [0-9]" || fail "--version"
+# Into files first: grep -q quits at its first match, and a help text
+# longer than one pipe write would then die of SIGPIPE (pipefail).
+"$HOSTEL" --help >"$TMP/help" || fail "--help exited $?"
+"$HOSTEL" run --help >"$TMP/run-help" || fail "run --help exited $?"
+"$HOSTEL" --version >"$TMP/version" || fail "--version exited $?"
+grep -q "Exit status" "$TMP/help" || fail "--help has no exit-status table"
+grep -q -- "--kernel" "$TMP/run-help" || fail "run --help lacks --kernel"
+grep -q -- "--config FILE" "$TMP/run-help" || fail "run --help lacks --config"
+grep -q '"shutdown_grace"' "$TMP/run-help" || fail "run --help lacks the config schema"
+grep -q "^hostel [0-9]" "$TMP/version" || fail "--version"
 pass "help and version"
