@@ -12,6 +12,7 @@
 #include "i8042/i8042.h"
 #include "pci/pci.h"
 #include "pvpanic/pvpanic.h"
+#include "virtio/console/vcon.h"
 #include "virtio/pci/vpci.h"
 #include "sysctl/sysctl.h"
 #include "pit/pit.h"
@@ -142,22 +143,29 @@ int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_
 		goto fail;
 	pci_host_set_cf9(b->pci, sysctl_rst_cnt_dev(b->sysctl));
 	kvm_ioevent_init(&b->ioev, vm);
-	if (cfg->nr_disks > BOARD_MAX_DISKS) {
+	if (cfg->nr_disks > BOARD_MAX_DISKS || cfg->nr_consoles > BOARD_MAX_CONSOLES) {
 		ret = -E2BIG;
 		goto fail;
 	}
-	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		ret = kvm_msi_init(&b->msi[i], vm, VPCI_NR_VECTORS(1));
+	/* Disks, then consoles, in consecutive slots from 1: the guest finds
+	 * them in this order (vda..., hvc0...). */
+	for (unsigned int i = 0; i < cfg->nr_disks + cfg->nr_consoles; i++) {
+		bool disk = i < cfg->nr_disks;
+		unsigned int j = disk ? i : i - cfg->nr_disks;
+		ret = kvm_msi_init(&b->msi[i], vm, VPCI_NR_VECTORS(disk ? 1 : 2));
 		if (ret) {
-			snprintf(why, whylen, "board: MSI-X vectors for disk %u: %s", i,
-				 strerror(-ret));
+			snprintf(why, whylen, "board: MSI-X vectors for %s %u: %s",
+				 disk ? "disk" : "console", j, strerror(-ret));
 			goto fail_quiet;
 		}
 		b->msi_up[i] = true;
-		b->vpci[i] = vpci_create_blk(b->pci, 1 + i, cfg->disks[i], &vm->gmem,
-					     &b->msi[i].ctl, &b->ioev.ctl);
+		b->vpci[i] = disk ? vpci_create_blk(b->pci, 1 + i, cfg->disks[j], &vm->gmem,
+						    &b->msi[i].ctl, &b->ioev.ctl)
+				  : vpci_create_console(b->pci, 1 + i, cfg->consoles[j], &vm->gmem,
+							&b->msi[i].ctl, &b->ioev.ctl);
 		if (!b->vpci[i]) {
-			snprintf(why, whylen, "board: cannot create virtio-blk for disk %u", i);
+			snprintf(why, whylen, "board: cannot create the virtio %s %u",
+				 disk ? "disk" : "console", j);
 			ret = -EINVAL;
 			goto fail_quiet;
 		}
@@ -248,7 +256,7 @@ fail_quiet:
 void board_destroy(struct board *b)
 {
 	/* virtio first: it stops the disks' I/O before anything goes away. */
-	for (unsigned int i = 0; i < BOARD_MAX_DISKS; i++) {
+	for (unsigned int i = 0; i < BOARD_MAX_VIRTIO; i++) {
 		if (b->vpci[i])
 			vpci_destroy(b->vpci[i]);
 		b->vpci[i] = NULL;

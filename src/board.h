@@ -19,6 +19,7 @@
  *   0xe0000000 1 MiB  PCI ECAM, bus 0 (MCFG; reserved in e820 and PNP0C02)
  *   0xc0000000-0xdfffffff  PCI 32-bit BAR window; I/O BARs 0xc000-0xffff
  *   PCI slot 1+i      virtio-blk for --disk i (vda, vdb, ...), MSI-X only
+ *   next slots        virtio consoles (hostel exec: hvc0, hvc1, hvc2)
  *   0xe0000-0xfffff   ACPI tables (RSDP found by scanning or the zero page)
  *   PIC, IOAPIC, LAPIC: KVM's in-kernel irqchip
  */
@@ -42,14 +43,19 @@ struct byte_sink;
 #define BOARD_PCI_IO_BASE   0xc000
 #define BOARD_PCI_IO_SIZE   0x4000
 #define BOARD_MAX_DISKS	    8
+#define BOARD_MAX_CONSOLES  3
+#define BOARD_MAX_VIRTIO    (BOARD_MAX_DISKS + BOARD_MAX_CONSOLES)
 
 struct blk;
+struct vcon;
 
 struct board_config {
 	unsigned int nr_cpus;
 	uint16_t debug_exit_port; /* 0: none */
 	struct blk *const *disks; /* owned by the caller; they outlive the board */
 	unsigned int nr_disks;
+	struct vcon *const *consoles; /* virtio consoles after the disks; owned by the caller */
+	unsigned int nr_consoles;
 };
 
 struct board {
@@ -68,9 +74,9 @@ struct board {
 	struct sysctl *sysctl;
 	struct pci_host *pci;
 	struct kvm_ioevent ioev;
-	struct hostel_msi msi[BOARD_MAX_DISKS];
-	bool msi_up[BOARD_MAX_DISKS];
-	struct vpci *vpci[BOARD_MAX_DISKS];
+	struct hostel_msi msi[BOARD_MAX_VIRTIO];
+	bool msi_up[BOARD_MAX_VIRTIO];
+	struct vpci *vpci[BOARD_MAX_VIRTIO];
 	struct dev ignore;
 	uint64_t rsdp_addr; /* ACPI RSDP, 0 if none */
 };

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@ const char cli_usage[] =
 	"\n"
 	"Commands:\n"
 	"  run     boot a Linux kernel (or the default guest) on a virtual PC\n"
+	"  exec    boot, run a command in the guest, exit with its status:\n"
+	"          hostel exec [run options] -- CMD [ARG...]\n"
 	"\n"
 	"Run 'hostel run --help' for the options of run.\n"
 	"\n"
@@ -28,10 +31,15 @@ const char cli_usage[] =
 	"  82  the guest rebooted under --no-reboot\n"
 	"  83  the guest kernel panicked\n"
 	"  84  guest CPU failure: triple fault, KVM internal error, failed VM entry\n"
-	"  85  --timeout reached\n";
+	"  85  --timeout reached (the last console lines are printed)\n"
+	"  86  exec: the guest stopped before the command reported its status\n"
+	"hostel exec exits with the command's own status (0-255; 128+N when a\n"
+	"signal N killed it) when the command ran to its end, else with one of the\n"
+	"codes above.\n";
 
 const char cli_run_usage[] =
 	"Usage: hostel run [OPTIONS]\n"
+	"       hostel exec [OPTIONS] -- CMD [ARG...]\n"
 	"\n"
 	"Boot a Linux kernel on a virtual PC with a 16550 serial console. With no\n"
 	"--kernel, boots the default guest built by images/ (built first if missing).\n"
@@ -64,10 +72,27 @@ const char cli_run_usage[] =
 	"                           options given, wherever they stand, override its keys\n"
 	"      --print-config       print the resulting machine as JSON (itself a valid\n"
 	"                           --config file) and exit without booting\n"
+	"      --timeout DURATION   stop the guest after DURATION (90, 30s, 500ms, 5m,\n"
+	"                           1h), print the last console lines, exit 85\n"
+	"      --ready REGEX        a console line matching REGEX (extended) marks the\n"
+	"                           guest ready; hostel logs when it came\n"
+	"      --serial-log FILE    write the whole console transcript to FILE too\n"
+	"      --report FILE        at the end, write a report of the run: version,\n"
+	"                           machine, times (start, first guest instruction,\n"
+	"                           first console byte, ready, end), exit reason and\n"
+	"                           status, vCPU and device statistics, last console\n"
+	"                           lines\n"
+	"      --report-format F    json (default) or junit (JUnit XML for CI)\n"
 	"  -v, --verbose            more log output (twice: debug)\n"
 	"  -h, --help               this help\n"
 	"\n"
 	"On the console, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"
+	"\n"
+	"exec boots the guest, runs CMD there with the guest's sh, streams its stdout\n"
+	"and stderr to hostel's (separately, over virtio consoles) and exits with its\n"
+	"status. The console defaults to none (use --serial-log or --console). The\n"
+	"command must fit in the kernel command line (about 1.4 KiB). The guest's\n"
+	"init must support it: the default guest's does.\n"
 	"\n"
 	"Config file: one JSON object, every key optional, unknown keys and wrong types\n"
 	"are errors (status 2). Relative paths are relative to the file's directory.\n"
@@ -155,6 +180,33 @@ int cli_parse_size(const char *s, uint64_t *bytes)
 	return 0;
 }
 
+int cli_parse_duration(const char *s, uint64_t *ms)
+{
+	char *end;
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	uint64_t mul;
+	if (errno)
+		return -EINVAL;
+	if (!*end || !strcmp(end, "s"))
+		mul = 1000;
+	else if (!strcmp(end, "ms"))
+		mul = 1;
+	else if (!strcmp(end, "m"))
+		mul = 60 * 1000;
+	else if (!strcmp(end, "h"))
+		mul = 3600 * 1000;
+	else
+		return -EINVAL;
+	/* At most a week: longer is a typo, and keeps the nanoseconds in range. */
+	if (v > 7ULL * 24 * 3600 * 1000 / mul)
+		return -EINVAL;
+	*ms = v * mul;
+	return 0;
+}
+
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -178,6 +230,11 @@ enum {
 	OPT_GRACE,
 	OPT_DISK,
 	OPT_NO_UNPACK,
+	OPT_TIMEOUT,
+	OPT_READY,
+	OPT_SERIAL_LOG,
+	OPT_REPORT,
+	OPT_REPORT_FORMAT,
 	OPT_MAX,
 };
 
@@ -251,6 +308,16 @@ static int merge_config(struct hostel_opts *o, const unsigned char *given, char 
 		o->debug_exit = cli->debug_exit;
 	if (given[OPT_GRACE])
 		o->grace_s = cli->grace_s;
+	/* Not in the config file: carried over as given. */
+	o->timeout_ms = cli->timeout_ms;
+	o->ready_re = cli->ready_re;
+	o->serial_log = cli->serial_log;
+	o->report = cli->report;
+	o->report_junit = cli->report_junit;
+	o->exec_argc = cli->exec_argc;
+	o->exec_argv = cli->exec_argv;
+	if (o->cmd == CMD_EXEC && !given[OPT_CONSOLE] && o->console == CON_STDIO)
+		o->console = CON_NONE;
 	free(cli);
 	return 0;
 }
@@ -258,7 +325,7 @@ static int merge_config(struct hostel_opts *o, const unsigned char *given, char 
 int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t errlen)
 {
 	int r = cli_parse_args(argc, argv, o, err, errlen);
-	if (r || !o->print_config || o->cmd != CMD_RUN || o->help_run)
+	if (r || !o->print_config || (o->cmd != CMD_RUN && o->cmd != CMD_EXEC) || o->help_run)
 		return r;
 	char *text = config_to_json(o);
 	if (!text) {
@@ -291,6 +358,11 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 		{"no-kernel-unpack", no_argument, NULL, OPT_NO_UNPACK},
 		{"config", required_argument, NULL, OPT_CONFIG},
 		{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"ready", required_argument, NULL, OPT_READY},
+		{"serial-log", required_argument, NULL, OPT_SERIAL_LOG},
+		{"report", required_argument, NULL, OPT_REPORT},
+		{"report-format", required_argument, NULL, OPT_REPORT_FORMAT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -314,16 +386,17 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 		o->cmd = CMD_VERSION;
 		return 0;
 	}
-	if (strcmp(cmd, "run")) {
+	if (strcmp(cmd, "run") && strcmp(cmd, "exec")) {
 		snprintf(err, errlen, "unknown command '%s' (try 'hostel --help')", cmd);
 		return -EINVAL;
 	}
-	o->cmd = CMD_RUN;
+	o->cmd = strcmp(cmd, "run") ? CMD_EXEC : CMD_RUN;
 
 	optind = 1; /* parse argv[1..]: argv[1] ("run") plays the program name */
 	opterr = 0;
 	int c, idx;
-	while ((c = getopt_long(argc - 1, argv + 1, ":k:i:a:m:c:vh", run_opts, &idx)) != -1) {
+	/* "+": options end at the first non-option (exec's command). */
+	while ((c = getopt_long(argc - 1, argv + 1, "+:k:i:a:m:c:vh", run_opts, &idx)) != -1) {
 		const char *arg = optarg;
 		if (c > 0 && c < OPT_MAX && c != 'v' && c != OPT_DISK && c != ':' && c != '?') {
 			if (seen[c]) {
@@ -444,6 +517,48 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 		case OPT_PRINT_CONFIG:
 			o->print_config = true;
 			break;
+		case OPT_TIMEOUT:
+			if (cli_parse_duration(arg, &o->timeout_ms) || !o->timeout_ms) {
+				snprintf(err, errlen,
+					 "--timeout '%s' is not a duration from 1ms to a week "
+					 "(examples: 90, 30s, 500ms, 5m, 1h)",
+					 arg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_READY: {
+			regex_t re;
+			if (!*arg || regcomp(&re, arg, REG_EXTENDED | REG_NOSUB) != 0) {
+				snprintf(err, errlen,
+					 "--ready '%s' is not an extended regular expression", arg);
+				return -EINVAL;
+			}
+			regfree(&re);
+			o->ready_re = arg;
+			break;
+		}
+		case OPT_SERIAL_LOG:
+			if (!*arg) {
+				snprintf(err, errlen, "--serial-log needs a file name");
+				return -EINVAL;
+			}
+			o->serial_log = arg;
+			break;
+		case OPT_REPORT:
+			if (!*arg) {
+				snprintf(err, errlen, "--report needs a file name");
+				return -EINVAL;
+			}
+			o->report = arg;
+			break;
+		case OPT_REPORT_FORMAT:
+			if (strcmp(arg, "json") && strcmp(arg, "junit")) {
+				snprintf(err, errlen, "--report-format '%s' is not json or junit",
+					 arg);
+				return -EINVAL;
+			}
+			o->report_junit = !strcmp(arg, "junit");
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -468,7 +583,19 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 			return -EINVAL;
 		}
 	}
-	if (optind < argc - 1) {
+	if (o->cmd == CMD_EXEC && !o->help_run) {
+		/* getopt stopped after "--" or at the first word of the command. */
+		if (optind >= argc - 1) {
+			snprintf(err, errlen,
+				 "hostel exec needs a command: hostel exec [OPTIONS] -- CMD "
+				 "[ARG...]");
+			return -EINVAL;
+		}
+		o->exec_argc = argc - 1 - optind;
+		o->exec_argv = argv + 1 + optind;
+		if (!seen[OPT_CONSOLE])
+			o->console = CON_NONE; /* the command's output is what exec shows */
+	} else if (optind < argc - 1) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind + 1]);
 		return -EINVAL;
 	}

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include "hostel/compiler.h"
 
-enum hostel_cmd { CMD_NONE, CMD_HELP, CMD_VERSION, CMD_RUN };
+enum hostel_cmd { CMD_NONE, CMD_HELP, CMD_VERSION, CMD_RUN, CMD_EXEC };
 enum console_kind { CON_STDIO, CON_FILE, CON_NONE };
 
 #define CLI_MIN_MEMORY (16ULL << 20)
@@ -45,6 +45,13 @@ struct hostel_opts {
 	unsigned int grace_s;  /* SIGTERM: seconds from power button to hard stop */
 	unsigned int nr_disks; /* --disk, in order: vda, vdb, ... */
 	struct disk_opts disks[CLI_MAX_DISKS];
+	uint64_t timeout_ms;	/* --timeout: stop the guest after this long; 0 = never */
+	const char *ready_re;	/* --ready REGEX: console line that marks the guest ready */
+	const char *serial_log; /* --serial-log FILE: full console transcript */
+	const char *report;	/* --report FILE */
+	bool report_junit;	/* --report-format junit (default json) */
+	int exec_argc;		/* hostel exec -- CMD ARG...: the command's words */
+	char **exec_argv;
 	const char *config; /* --config FILE */
 	bool print_config;  /* --print-config: print the machine as JSON and exit */
 	/*
@@ -59,6 +66,9 @@ struct hostel_opts {
 		char console_path[CLI_MAX_PATH];
 	} cfg;
 };
+
+/* "30", "30s", "500ms", "2m", "1h" (a bare number is seconds) -> ms; 0 or -EINVAL. */
+int cli_parse_duration(const char *s, uint64_t *ms) __must_check;
 
 /* The defaults of 'hostel run': 512 MiB, one vCPU, console on stdio, ... */
 void cli_defaults(struct hostel_opts *o);

@@ -16,5 +16,6 @@
 #define HOSTEL_EXIT_PANIC	83 /* guest kernel panic */
 #define HOSTEL_EXIT_CPU_FAILURE 84 /* triple fault, KVM internal error, failed VM entry */
 #define HOSTEL_EXIT_TIMEOUT	85 /* --timeout reached */
+#define HOSTEL_EXIT_NO_STATUS	86 /* exec: the guest stopped before the command's status came */
 
 #endif

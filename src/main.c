@@ -14,7 +14,11 @@
 #include <unistd.h>
 #include "board.h"
 #include "pci/pci.h"
+#include <regex.h>
 #include "boot/boot.h"
+#include "config.h"
+#include "report.h"
+#include "virtio/console/vcon.h"
 #include "boot/kcache.h"
 #include "boot/vmlinux.h"
 #include "cli.h"
@@ -157,6 +161,8 @@ static void fatal_signal(int sig)
 	_exit(HOSTEL_EXIT_HOST);
 }
 
+#define EXEC_CHANNELS 3 /* hostel exec: stdout, stderr, status */
+
 /* State that lives across guest reboots. */
 struct session {
 	const struct hostel_opts *o;
@@ -175,6 +181,24 @@ struct session {
 	struct blk *disks[CLI_MAX_DISKS];
 	unsigned int nr_disks;
 	unsigned int boots;
+	/* --timeout, --ready: host clock (clock_host()) times. */
+	uint64_t t_start_ns;
+	uint64_t deadline_ns; /* 0: no --timeout */
+	regex_t ready_re;
+	bool have_ready_re;
+	_Atomic uint64_t ready_ns; /* first console line matching --ready; 0: none yet */
+	char ready_line[256];
+	/* hostel exec: stdout, stderr and status channels (virtio consoles). */
+	struct vcon *exec_con[EXEC_CHANNELS];
+	char status_line[32];
+	size_t status_len;
+	_Atomic int exec_status; /* the command's status; -1 until reported */
+	/* --report: filled in as the run goes. */
+	struct report *rep;
+	char exit_detail[160];
+	/* The running boot's VM, for the console's writer thread (panic lines). */
+	pthread_mutex_t vm_lock;
+	struct vm *cur_vm;
 };
 
 /* State of one boot: everything here is created and destroyed per boot, so
@@ -189,7 +213,78 @@ struct boot {
 	bool console_attached;
 	int sigfd;
 	struct timer *grace;
+	struct timer *timeout;
 };
+
+static void on_timeout(void *opaque)
+{
+	struct boot *b = opaque;
+	char d[96];
+	snprintf(d, sizeof(d), "timed out after %.1f s (--timeout)",
+		 (double)b->s->o->timeout_ms / 1000.0);
+	vm_request_stop(&b->vm, VM_STOP_TIMEOUT, 0, d);
+}
+
+/*
+ * The kernel's panic line, with or without its printk time stamp. A guest
+ * without a pvpanic driver (or one that panics before loading it) is
+ * caught here; a guest that prints the line itself only ends itself.
+ */
+static bool is_panic_line(const char *line)
+{
+	if (line[0] == '[') {
+		const char *e = strchr(line, ']');
+		if (!e)
+			return false;
+		line = e + 1 + (e[1] == ' ');
+	}
+	return !strncmp(line, "Kernel panic - not syncing", 26);
+}
+
+/* Console lines, on the console's writer thread: panics, --ready. */
+static void on_console_line(void *opaque, const char *line)
+{
+	struct session *s = opaque;
+	if (is_panic_line(line)) {
+		pthread_mutex_lock(&s->vm_lock);
+		if (s->cur_vm)
+			vm_request_stop(s->cur_vm, VM_STOP_PANIC, 0,
+					"the guest kernel panicked (its panic line)");
+		pthread_mutex_unlock(&s->vm_lock);
+		return;
+	}
+	if (!s->have_ready_re || atomic_load(&s->ready_ns) ||
+	    regexec(&s->ready_re, line, 0, NULL, 0) != 0)
+		return;
+	uint64_t now = clock_now(clock_host());
+	if (s->rep)
+		snprintf(s->ready_line, sizeof(s->ready_line), "%s", line);
+	atomic_store(&s->ready_ns, now);
+	log_info("ready after %.3f s: %s", (double)(now - s->t_start_ns) / 1e9, line);
+}
+
+/* The exec status channel (hvc2): "exit-status=N\n" from the guest. */
+static void on_exec_status(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct session *s = opaque;
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\r')
+			continue;
+		if (buf[i] != '\n') {
+			if (s->status_len < sizeof(s->status_line) - 1)
+				s->status_line[s->status_len++] = (char)buf[i];
+			continue;
+		}
+		s->status_line[s->status_len] = '\0';
+		s->status_len = 0;
+		unsigned int st;
+		char end;
+		if (sscanf(s->status_line, "exit-status=%u%c", &st, &end) == 1 && st <= 255)
+			atomic_store(&s->exec_status, (int)st);
+		else
+			log_warn("exec: bad status line from the guest");
+	}
+}
 
 static void on_grace_expired(void *opaque)
 {
@@ -236,6 +331,9 @@ static void boot_teardown(struct boot *b)
 	if (b->grace)
 		evloop_timer_destroy(b->el, b->grace);
 	b->grace = NULL;
+	if (b->timeout)
+		evloop_timer_destroy(b->el, b->timeout);
+	b->timeout = NULL;
 	if (b->board_up)
 		board_destroy(&b->board);
 	b->board_up = false;
@@ -295,6 +393,56 @@ static int map_inputs(struct session *s, char *why, size_t whylen)
  * Boot the guest once and run it until it stops. Returns the stop reason,
  * or VM_STOP_NONE with *code set when start-up failed.
  */
+/* Sum each vCPU's exits into the report; keep this boot's busiest ranges. */
+static void report_boot_stats(struct report *r, const struct vm *vm)
+{
+	r->nr_vcpus = MIN(vm->nr_vcpus, (unsigned int)REPORT_MAX_VCPUS);
+	for (unsigned int i = 0; i < r->nr_vcpus; i++) {
+		const struct vcpu_stats *st = &vm->vcpus[i].stats;
+		r->vcpus[i].exits += st->exits;
+		r->vcpus[i].io += st->io;
+		r->vcpus[i].mmio += st->mmio;
+		r->vcpus[i].hlt += st->hlt;
+		r->vcpus[i].intr += st->intr;
+	}
+	r->nr_ranges = 0;
+	const struct bus *buses[] = {&vm->pio, &vm->mmio};
+	for (unsigned int b = 0; b < 2; b++)
+		for (unsigned int i = 0; i < buses[b]->nr && r->nr_ranges < REPORT_MAX_RANGES;
+		     i++) {
+			const struct bus_range *g = &buses[b]->ranges[i];
+			if (g->reads + g->writes)
+				r->ranges[r->nr_ranges++] = (struct report_range){
+					buses[b]->name, g->base, g->len, g->reads, g->writes};
+		}
+	r->unclaimed_pio += vm->pio.unclaimed_reads + vm->pio.unclaimed_writes;
+	r->unclaimed_mmio += vm->mmio.unclaimed_reads + vm->mmio.unclaimed_writes;
+}
+
+static const char *stop_name(enum vm_stop_reason r)
+{
+	switch (r) {
+	case VM_STOP_POWEROFF:
+		return "poweroff";
+	case VM_STOP_RESET:
+		return "reset";
+	case VM_STOP_PANIC:
+		return "panic";
+	case VM_STOP_CPU_FAIL:
+		return "cpu-failure";
+	case VM_STOP_HOST_ERR:
+		return "host-error";
+	case VM_STOP_SIGNAL:
+		return "stopped";
+	case VM_STOP_DEBUG_EXIT:
+		return "debug-exit";
+	case VM_STOP_TIMEOUT:
+		return "timeout";
+	default:
+		return "start-up-failed";
+	}
+}
+
 static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *code)
 {
 	const struct hostel_opts *o = s->o;
@@ -335,6 +483,8 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		.debug_exit_port = o->debug_exit,
 		.disks = s->disks,
 		.nr_disks = s->nr_disks,
+		.consoles = s->exec_con,
+		.nr_consoles = o->cmd == CMD_EXEC ? EXEC_CHANNELS : 0,
 	};
 	if (board_create(&b->board, &b->vm, b->el, console_sink(s->con), &bcfg, why, sizeof(why))) {
 		log_error("%s", why);
@@ -393,6 +543,14 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		return VM_STOP_NONE;
 	}
 	b->grace = evloop_timer_create(b->el, on_grace_expired, b);
+	if (s->deadline_ns) {
+		b->timeout = evloop_timer_create(b->el, on_timeout, b);
+		if (!b->timeout) {
+			log_error("cannot create the --timeout timer");
+			return VM_STOP_NONE;
+		}
+		timer_arm(b->timeout, s->deadline_ns);
+	}
 	b->sigfd = signalfd(-1, &s->mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (!b->grace || b->sigfd < 0 || evloop_add(b->el, b->sigfd, EPOLLIN, on_signal, b)) {
 		log_error("cannot watch signals: %s", strerror(errno));
@@ -409,13 +567,23 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 	}
 	log_debug("boot %u: %s with %llu MiB, %u vCPU(s), cmdline '%s'", s->boots + 1, s->kernel,
 		  (unsigned long long)(o->memory >> 20), o->cpus, s->cmdline);
+	if (s->rep && !s->rep->t_first_insn)
+		s->rep->t_first_insn = clock_now(clock_host());
 	if (vcpus_start(&b->vm)) {
 		log_error("cannot start vCPU threads");
 		vm_request_stop(&b->vm, VM_STOP_HOST_ERR, 0, "cannot start vCPU threads");
 	}
 	s->boots++;
+	pthread_mutex_lock(&s->vm_lock);
+	s->cur_vm = &b->vm;
+	pthread_mutex_unlock(&s->vm_lock);
 	enum vm_stop_reason r = vm_wait_stop(&b->vm);
+	pthread_mutex_lock(&s->vm_lock);
+	s->cur_vm = NULL;
+	pthread_mutex_unlock(&s->vm_lock);
 	vcpus_stop(&b->vm);
+	if (s->rep)
+		report_boot_stats(s->rep, &b->vm);
 	if (log_level >= LOG_DEBUG) {
 		for (unsigned int i = 0; i < b->vm.nr_vcpus; i++) {
 			const struct vcpu_stats *st = &b->vm.vcpus[i].stats;
@@ -455,6 +623,102 @@ static void print_console_tail(struct session *s)
 		fprintf(stderr, "  | %s\r\n", line);
 }
 
+/* Standard base64 (RFC 4648) of @len bytes into @out (4 * ceil(len / 3) + 1 bytes). */
+static void base64(const uint8_t *in, size_t len, char *out)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		out[o++] = tab[(v >> 18) & 63];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < len ? tab[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+/*
+ * "hostel.exec=<base64>" for hostel exec: the command's words, each
+ * single-quoted for sh (a ' becomes '\''), joined by spaces. The guest's
+ * init runs it with sh -c. NULL when out of memory.
+ */
+static char *exec_cmdline_arg(const struct hostel_opts *o)
+{
+	size_t n = 1;
+	for (int i = 0; i < o->exec_argc; i++)
+		n += 4 * strlen(o->exec_argv[i]) + 3;
+	char *script = malloc(n), *p = script;
+	if (!script)
+		return NULL;
+	for (int i = 0; i < o->exec_argc; i++) {
+		if (i)
+			*p++ = ' ';
+		*p++ = '\'';
+		for (const char *c = o->exec_argv[i]; *c; c++) {
+			if (*c == '\'') {
+				memcpy(p, "'\\''", 4);
+				p += 4;
+			} else {
+				*p++ = *c;
+			}
+		}
+		*p++ = '\'';
+	}
+	*p = '\0';
+	size_t len = (size_t)(p - script);
+	char *arg = malloc(sizeof("hostel.exec=") + 4 * (len / 3 + 1) + 1);
+	if (arg) {
+		strcpy(arg, "hostel.exec=");
+		base64((const uint8_t *)script, len, arg + strlen(arg));
+	}
+	free(script);
+	return arg;
+}
+
+static void write_report(struct session *s, int code)
+{
+	struct report *r = s->rep;
+	const struct hostel_opts *o = s->o;
+	static char tail[16384];
+	char why[256], *machine = config_to_json(o), *cmd = NULL;
+
+	if (o->cmd == CMD_EXEC) {
+		size_t n = 1;
+		for (int i = 0; i < o->exec_argc; i++)
+			n += strlen(o->exec_argv[i]) + 1;
+		cmd = calloc(1, n);
+		for (int i = 0; cmd && i < o->exec_argc; i++) {
+			if (i)
+				strcat(cmd, " ");
+			strcat(cmd, o->exec_argv[i]);
+		}
+	}
+	r->version = HOSTEL_VERSION;
+	r->command = o->cmd == CMD_EXEC ? "exec" : "run";
+	r->machine_json = machine;
+	r->exec_command = cmd;
+	r->t_first_byte = s->con ? console_first_byte_ns(s->con) : 0;
+	r->t_ready = atomic_load(&s->ready_ns);
+	r->ready_line = r->t_ready ? s->ready_line : NULL;
+	r->t_end = clock_now(clock_host());
+	r->boots = s->boots;
+	r->exit_status = code;
+	r->command_status = atomic_load(&s->exec_status);
+	r->console_bytes_dropped = s->con ? console_dropped(s->con) : 0;
+	r->console_tail = s->con && console_tail(s->con, 20, tail, sizeof(tail)) ? tail : NULL;
+	if (report_write(r, o->report_junit ? REPORT_JUNIT : REPORT_JSON, o->report, why,
+			 sizeof(why)))
+		log_error("%s", why);
+	free(machine);
+	free(cmd);
+}
+
 static int vmm_run(const struct hostel_opts *o)
 {
 	char why[512] = "";
@@ -464,12 +728,40 @@ static int vmm_run(const struct hostel_opts *o)
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
+	s.t_start_ns = clock_now(clock_host());
+	if (o->report) {
+		s.rep = calloc(1, sizeof(*s.rep));
+		if (!s.rep) {
+			log_error("out of memory");
+			return HOSTEL_EXIT_HOST;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		s.rep->wall_start_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+		s.rep->t_start = s.t_start_ns;
+		s.rep->command_status = -1;
+		s.rep->exit_reason = "start-up-failed";
+	}
+	if (o->timeout_ms)
+		s.deadline_ns = s.t_start_ns + o->timeout_ms * 1000000ULL;
+	atomic_store(&s.exec_status, -1);
+	pthread_mutex_init(&s.vm_lock, NULL);
+	if (o->ready_re) {
+		if (regcomp(&s.ready_re, o->ready_re, REG_EXTENDED | REG_NOSUB) != 0) {
+			log_error("--ready: '%s' is not a valid extended regular expression",
+				  o->ready_re);
+			return HOSTEL_EXIT_USAGE;
+		}
+		s.have_ready_re = true;
+	}
 	kernel_cache_init(s.cache_dir, sizeof(s.cache_dir));
 	s.kernel = o->kernel;
 	s.initrd = o->initrd;
 	if (!s.kernel) {
-		if (default_guest(kpath, ipath, sizeof(kpath)))
-			return HOSTEL_EXIT_HOST;
+		if (default_guest(kpath, ipath, sizeof(kpath))) {
+			code = HOSTEL_EXIT_HOST;
+			goto out;
+		}
 		s.kernel = kpath;
 		if (!s.initrd)
 			s.initrd = ipath;
@@ -478,20 +770,29 @@ static int vmm_run(const struct hostel_opts *o)
 	/* Inputs first: a bad file is reported before any KVM work. */
 	if (map_inputs(&s, why, sizeof(why))) {
 		log_error("%s", why);
-		return HOSTEL_EXIT_BAD_INPUT;
+		code = HOSTEL_EXIT_BAD_INPUT;
+		goto out;
 	}
 	unmap_input(&s.kf);
 	unmap_input(&s.inf);
 	const char *extra = board_cmdline();
-	size_t cl = (o->cmdline ? strlen(o->cmdline) : 0) + strlen(extra) + 2;
-	s.cmdline = malloc(cl);
-	if (!s.cmdline)
+	char *exec_arg = NULL;
+	if (o->cmd == CMD_EXEC && !(exec_arg = exec_cmdline_arg(o))) {
+		log_error("out of memory");
 		goto out;
-	if (o->auto_cmdline)
-		snprintf(s.cmdline, cl, "%s%s%s", o->cmdline ? o->cmdline : "",
-			 o->cmdline ? " " : "", extra);
-	else
-		snprintf(s.cmdline, cl, "%s", o->cmdline ? o->cmdline : "");
+	}
+	size_t cl = (o->cmdline ? strlen(o->cmdline) : 0) + strlen(extra) +
+		    (exec_arg ? strlen(exec_arg) : 0) + 3;
+	s.cmdline = malloc(cl);
+	if (!s.cmdline) {
+		free(exec_arg);
+		goto out;
+	}
+	snprintf(s.cmdline, cl, "%s%s%s%s%s", o->cmdline ? o->cmdline : "",
+		 o->cmdline && exec_arg ? " " : "", exec_arg ? exec_arg : "",
+		 (o->cmdline || exec_arg) && o->auto_cmdline ? " " : "",
+		 o->auto_cmdline ? extra : "");
+	free(exec_arg);
 
 	/* Signals: each boot's event loop takes SIGINT/SIGTERM/SIGHUP through
 	 * a signalfd; every thread created from here on inherits the mask. */
@@ -531,10 +832,32 @@ static int vmm_run(const struct hostel_opts *o)
 		s.nr_disks++;
 	}
 
+	if (o->cmd == CMD_EXEC) {
+		/* hvc0, hvc1, hvc2 in the guest: stdout, stderr, status. */
+		const struct vcon_out outs[EXEC_CHANNELS] = {
+			{.fd = STDOUT_FILENO},
+			{.fd = STDERR_FILENO},
+			{.fd = -1, .fn = on_exec_status, .opaque = &s},
+		};
+		for (unsigned int i = 0; i < EXEC_CHANNELS; i++) {
+			s.exec_con[i] = vcon_create(&outs[i]);
+			if (!s.exec_con[i]) {
+				log_error("cannot create the exec channels");
+				goto out;
+			}
+		}
+	}
+
 	enum console_mode cm = o->console == CON_FILE	? CONSOLE_FILE
 			       : o->console == CON_NONE ? CONSOLE_NONE
 							: CONSOLE_STDIO;
-	struct console_opts co = {.mode = cm, .path = o->console_path};
+	struct console_opts co = {
+		.mode = cm,
+		.path = o->console_path,
+		.log_path = o->serial_log,
+		.line_fn = on_console_line,
+		.line_opaque = &s,
+	};
 	s.con = console_create(&co, why, sizeof(why));
 	if (!s.con) {
 		log_error("%s", why);
@@ -549,6 +872,11 @@ static int vmm_run(const struct hostel_opts *o)
 		}
 		enum vm_stop_reason r = boot_once(&s, b, &code);
 		bool again = false;
+		if (s.rep) {
+			s.rep->exit_reason = stop_name(r);
+			snprintf(s.exit_detail, sizeof(s.exit_detail), "%s", b->vm.stop_detail);
+			s.rep->exit_detail = s.exit_detail[0] ? s.exit_detail : NULL;
+		}
 		switch (r) {
 		case VM_STOP_NONE:
 			break; /* start-up failed; code says why */
@@ -556,9 +884,15 @@ static int vmm_run(const struct hostel_opts *o)
 		case VM_STOP_SIGNAL:
 			code = HOSTEL_EXIT_OK;
 			log_info("%s", b->vm.stop_detail);
+			if (o->cmd == CMD_EXEC && r == VM_STOP_SIGNAL && b->vm.stop_status > 0 &&
+			    atomic_load(&s.exec_status) < 0)
+				code = 128 +
+				       b->vm.stop_status; /* as a shell reports a killed command */
 			break;
 		case VM_STOP_RESET:
-			if (o->no_reboot) {
+			if (o->cmd == CMD_EXEC) {
+				code = HOSTEL_EXIT_OK; /* exec ends with the guest, reset or not */
+			} else if (o->no_reboot) {
 				code = HOSTEL_EXIT_REBOOT;
 				log_info("the guest rebooted (--no-reboot): exiting");
 			} else if (s.signals) {
@@ -583,6 +917,8 @@ static int vmm_run(const struct hostel_opts *o)
 			break;
 		case VM_STOP_TIMEOUT:
 			code = HOSTEL_EXIT_TIMEOUT;
+			log_error("%s", b->vm.stop_detail);
+			print_console_tail(&s);
 			break;
 		case VM_STOP_HOST_ERR:
 		default:
@@ -595,7 +931,29 @@ static int vmm_run(const struct hostel_opts *o)
 		if (!again)
 			break;
 	}
+	if (o->cmd == CMD_EXEC && code == HOSTEL_EXIT_OK) {
+		int st = atomic_load(&s.exec_status);
+		if (st >= 0) {
+			code = st;
+			if (s.rep)
+				s.rep->exit_reason = "command";
+		} else {
+			if (s.rep)
+				s.rep->exit_reason = "no-command-status";
+			code = HOSTEL_EXIT_NO_STATUS;
+			log_error("exec: the guest stopped before the command reported its status");
+			print_console_tail(&s);
+		}
+	}
 out:
+	if (s.rep)
+		write_report(&s, code);
+	free(s.rep);
+	for (unsigned int i = 0; i < EXEC_CHANNELS; i++)
+		if (s.exec_con[i])
+			vcon_destroy(s.exec_con[i]);
+	if (s.have_ready_re)
+		regfree(&s.ready_re);
 	/* Last: blk_destroy flushes nothing the guest did not ask for, but
 	 * closes (and unlocks) each image only after every boot is gone. */
 	for (unsigned int i = 0; i < s.nr_disks; i++)
@@ -625,6 +983,7 @@ int main(int argc, char **argv)
 		printf("hostel %s\n", HOSTEL_VERSION);
 		return 0;
 	case CMD_RUN:
+	case CMD_EXEC:
 		if (o.help_run) {
 			fputs(cli_run_usage, stdout);
 			return 0;

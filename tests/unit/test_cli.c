@@ -142,6 +142,71 @@ static void test_rejects(void **state)
 	expect_usage("--no-reboot given more than once", "run", "--no-reboot", "--no-reboot", NULL);
 }
 
+static void test_durations(void **state)
+{
+	uint64_t ms;
+	assert_int_equal(cli_parse_duration("90", &ms), 0);
+	assert_int_equal(ms, 90000);
+	assert_int_equal(cli_parse_duration("30s", &ms), 0);
+	assert_int_equal(ms, 30000);
+	assert_int_equal(cli_parse_duration("500ms", &ms), 0);
+	assert_int_equal(ms, 500);
+	assert_int_equal(cli_parse_duration("5m", &ms), 0);
+	assert_int_equal(ms, 300000);
+	assert_int_equal(cli_parse_duration("1h", &ms), 0);
+	assert_int_equal(ms, 3600000);
+	assert_int_equal(cli_parse_duration("168h", &ms), 0); /* a week */
+	assert_int_equal(cli_parse_duration("169h", &ms), -EINVAL);
+	assert_int_equal(cli_parse_duration("99999999999999999999", &ms), -EINVAL);
+	assert_int_equal(cli_parse_duration("", &ms), -EINVAL);
+	assert_int_equal(cli_parse_duration("-1", &ms), -EINVAL);
+	assert_int_equal(cli_parse_duration("1d", &ms), -EINVAL);
+	assert_int_equal(cli_parse_duration("1.5s", &ms), -EINVAL);
+	assert_int_equal(cli_parse_duration("s", &ms), -EINVAL);
+}
+
+static void test_exec_and_ci_options(void **state)
+{
+	struct hostel_opts o;
+	char err[256];
+
+	assert_int_equal(parse(&o, err, "exec", "--memory", "256M", "--", "uname", "-a", NULL), 0);
+	assert_int_equal(o.cmd, CMD_EXEC);
+	assert_int_equal(o.memory, 256ULL << 20);
+	assert_int_equal(o.exec_argc, 2);
+	assert_string_equal(o.exec_argv[0], "uname");
+	assert_string_equal(o.exec_argv[1], "-a"); /* not taken as an option */
+	assert_int_equal(o.console, CON_NONE);	   /* exec: the command's output only */
+	/* Without "--", options end at the command's first word. */
+	assert_int_equal(parse(&o, err, "exec", "-c", "2", "ls", "-l", NULL), 0);
+	assert_int_equal(o.cpus, 2);
+	assert_int_equal(o.exec_argc, 2);
+	assert_string_equal(o.exec_argv[1], "-l");
+	assert_int_equal(parse(&o, err, "exec", "--console", "stdio", "--", "true", NULL), 0);
+	assert_int_equal(o.console, CON_STDIO);
+	assert_int_equal(parse(&o, err, "run", "--timeout", "2m", "--ready",
+			       "^login:", "--serial-log", "s.log", "--report", "r.xml",
+			       "--report-format", "junit", NULL),
+			 0);
+	assert_int_equal(o.cmd, CMD_RUN);
+	assert_int_equal(o.timeout_ms, 120000);
+	assert_string_equal(o.ready_re, "^login:");
+	assert_string_equal(o.serial_log, "s.log");
+	assert_string_equal(o.report, "r.xml");
+	assert_true(o.report_junit);
+	assert_int_equal(o.exec_argc, 0);
+
+	expect_usage("hostel exec needs a command", "exec", NULL);
+	expect_usage("hostel exec needs a command", "exec", "--memory", "1G", "--", NULL);
+	expect_usage("--timeout '0'", "run", "--timeout", "0", NULL);
+	expect_usage("--timeout 'soon'", "run", "--timeout", "soon", NULL);
+	expect_usage("--ready '('", "run", "--ready", "(", NULL);
+	expect_usage("--report-format 'xml'", "run", "--report-format", "xml", NULL);
+	expect_usage("--timeout given more than once", "run", "--timeout", "1", "--timeout", "2",
+		     NULL);
+	expect_usage("unexpected argument 'extra'", "run", "extra", NULL);
+}
+
 static void test_disks(void **state)
 {
 	struct hostel_opts o;
@@ -187,9 +252,13 @@ static void test_help_version(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sizes),	     cmocka_unit_test(test_run_options),
-		cmocka_unit_test(test_rejects),	     cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_run_options),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_exec_and_ci_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
