@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# The Debian 12 image of images/debian.sh on virtio-blk, with systemd, in
+# 3 boot/poweroff cycles (a nested systemd boot takes a minute or more:
+# each cycle checks several things):
+#   - it boots to multi-user.target (no failed unit) and prints the ready line;
+#   - what the guest writes just before a clean poweroff (hostel exits 0) is
+#     in the image (debugfs), and e2fsck -fn finds the filesystem clean
+#     after each cycle;
+#   - readonly (a second disk, another copy): the guest sees it read-only,
+#     mounts it ro, its file and raw writes fail;
+#   - snapshot (the same second disk, in the next two runs): the guest
+#     writes, syncs and reads back; the next run does not see those writes;
+#   - after those 3 runs that copy is byte-identical to the pristine image.
+# Everything runs on sparse copies of the cached image under $TMP: the
+# cache is never written. Commands are typed into root's autologin shell
+# on ttyS0 once its prompt shows.
+. "$(dirname "$0")/lib.sh"
+require_kvm
+
+cache=${HOSTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hostel}
+kernel=$cache/kernel/vmlinuz
+initrd=$cache/debian/debian-initrd.img
+pristine=$cache/debian/debian.img
+for f in "$kernel" "$initrd" "$pristine"; do
+	[ -f "$f" ] || {
+		echo "SKIP: no $f (build the Debian image with images/debian.sh; scripts/test does)"
+		exit 77
+	}
+done
+# Where the time goes (a nested systemd boot is slow): information for
+# whoever reads the log, never a check.
+note() { echo "time: $* at ${SECONDS}s"; }
+
+for t in debugfs e2fsck cmp; do
+	command -v "$t" >/dev/null || fail "no $t on this host (scripts/setup installs e2fsprogs)"
+done
+
+# wait_prompt OUT: wait until root's shell prompt shows on the console. It
+# ends with '# ' and no newline, so wait_for (grep, by lines) cannot see
+# it: read the console in pieces that end at '#'. Bounded like wait_for.
+wait_prompt() {
+	local out=$1
+	timeout "$WAIT_BOUND" tail -c +1 -f --pid="$SPID" "$out" | {
+		while IFS= read -r -d '#' piece; do
+			[[ $piece == *'root@hostel-debian:~' ]] && exit 0
+		done
+		exit 1
+	}
+	local st=("${PIPESTATUS[@]}")
+	if [ "${st[1]}" -ne 0 ]; then
+		tail -20 "$out"
+		cat "$out.err"
+		if [ "${st[0]}" -eq 124 ]; then
+			kill -KILL "$(pgrep -P "$SPID" hostel)" 2>/dev/null
+			fail "no shell prompt within ${WAIT_BOUND}s ($out)"
+		fi
+		fail "no shell prompt before hostel exited ($out)"
+	fi
+}
+
+# boot OUT DISK [hostel options]: start hostel with DISK as the Debian
+# root (vda), wait for the ready line and the shell. Fails the test if
+# either does not come.
+boot() {
+	local out=$1 disk=$2
+	shift 2
+	session_start "$out" --kernel "$kernel" --initrd "$initrd" --memory 512M \
+		--disk "$disk" "$@" --cmdline root=/dev/vda
+	wait_for "$out" "$READY_PAT"
+	note "ready line"
+	wait_prompt "$out"
+	note "shell prompt"
+}
+
+# run OUT WORD CMD: type CMD, then a line that prints "WORD-done" (the
+# typed text itself reads WORD-'done', so the echo of the input does not
+# match), and wait for it.
+run() {
+	send "$3"
+	send "echo $2-'done'"
+	wait_for "$1" "$2-done"
+}
+
+# systemd's state, in one line the test greps for: multi-user.target
+# active, PID 1 systemd, and the number of failed units.
+state_cmd='echo "state: mu=$(systemctl is-active multi-user.target) pid1=$(cat /proc/1/comm) failed=$(systemctl --failed --plain --no-legend | wc -l)"'
+
+# poweroff OUT WHAT: power the guest off from its shell; hostel must exit
+# 0 (ACPI S5).
+poweroff() {
+	send poweroff
+	session_end
+	note "hostel exited $status"
+	[ "$status" -eq 0 ] || {
+		tail -20 "$1"
+		cat "$1.err"
+		fail "$2: hostel exited $status after poweroff, want 0"
+	}
+}
+
+ro_cmd='echo "ro: dev=$(cat /sys/block/vdb/ro)"; mkdir -p /mnt/ro
+mount /dev/vdb /mnt/ro 2>/dev/null; echo "ro: mount=$(findmnt -no OPTIONS /mnt/ro | cut -d, -f1) hostname=$(cat /mnt/ro/etc/hostname)"
+if touch /mnt/ro/hostel-probe 2>/dev/null; then echo "ro: file=written"; else echo "ro: file=refused"; fi
+if dd if=/dev/zero of=/dev/vdb bs=4096 count=1 seek=1000 oflag=direct 2>/dev/null; then echo "ro: raw=written"; else echo "ro: raw=refused"; fi'
+# Written, synced, dropped from the page cache and read back: the second
+# read comes from hostel's overlay.
+snap_cmd='mkdir -p /mnt/snap && mount /dev/vdb /mnt/snap && head -c 1M /dev/urandom >/mnt/snap/hostel-snap && sync &&
+s1=$(md5sum </mnt/snap/hostel-snap) && echo 3 >/proc/sys/vm/drop_caches && s2=$(md5sum </mnt/snap/hostel-snap) &&
+[ "$s1" = "$s2" ] && umount /mnt/snap && echo "snap: readback=same"'
+snap_gone_cmd='mkdir -p /mnt/snap && mount -o ro /dev/vdb /mnt/snap && if [ -e /mnt/snap/hostel-snap ]; then echo "snap: old=kept"; else echo "snap: old=gone"; fi'
+
+# 3 boot/poweroff cycles on copy A, each appending a line to a file before
+# poweroff; after each the file is in the image and the filesystem clean.
+# Copy B rides along as vdb: readonly in cycle 1, which checks the guest
+# cannot write to it; snapshot in cycles 2 and 3: cycle 2 writes to it,
+# cycle 3 checks those writes did not outlive their run. At the end B must
+# be byte-for-byte the pristine image: cmp with R, a third copy (stronger
+# than equal sha256 sums, and faster: the cache is read once, over the
+# test bed's slow 9p share, and copies between tmpfs files are quick).
+a=$TMP/a.img b=$TMP/b.img ref=$TMP/ref.img
+cp --sparse=always "$pristine" "$a" || fail "cannot copy $pristine to $a"
+for f in "$b" "$ref"; do
+	cp --sparse=always "$a" "$f" || fail "cannot copy $a to $f"
+done
+note "copies made"
+
+# cycle (with $i set): one cycle, run by retry_part: a boot that dies before
+# its ready line (a nested flake, see lib.sh) is run again, once. Such a
+# boot has not reached the shell: it wrote nothing this test checks.
+cycle() {
+	local out=$TMP/out.$i want='' k
+	for k in $(seq 1 "$i"); do want="${want}hostel-e2e cycle $k"$'\n'; done
+	local mode=snapshot
+	[ "$i" -eq 1 ] && mode=readonly
+	boot "$out" "$a" --disk "$b,$mode"
+	run "$out" state "$state_cmd"
+	grep -q 'state: mu=active pid1=systemd failed=0' "$out" ||
+		fail "cycle $i: $(grep -a -o 'state: .*' "$out" | tr -d '\r' | tail -1), want multi-user active, PID 1 systemd, no failed unit"
+	[ "$i" -eq 1 ] && pass "the Debian image boots with systemd to multi-user.target, no failed unit, ready line shown"
+	case $i in
+	1)
+		run "$out" ro "$ro_cmd"
+		grep -q 'ro: dev=1' "$out" || fail "readonly: the guest does not see a read-only vdb"
+		grep -q 'ro: mount=ro hostname=hostel-debian' "$out" ||
+			fail "readonly: $(grep -a -o 'ro: mount=.*' "$out" | tr -d '\r'), want mounted ro and readable"
+		grep -q 'ro: file=refused' "$out" || fail "readonly: the guest wrote a file"
+		grep -q 'ro: raw=refused' "$out" || fail "readonly: the guest wrote to /dev/vdb"
+		;;
+	2)
+		run "$out" snap "$snap_cmd"
+		grep -q 'snap: readback=same' "$out" || fail "snapshot: the guest did not read back what it wrote"
+		;;
+	3)
+		run "$out" snap "$snap_gone_cmd"
+		grep -q 'snap: old=gone' "$out" || fail "snapshot: a write from the previous run is still there"
+		;;
+	esac
+	# Written just before poweroff and not synced: the clean shutdown must
+	# get it to the disk.
+	run "$out" wrote "echo 'hostel-e2e cycle $i' >>/root/hostel-e2e.txt"
+	poweroff "$out" "cycle $i"
+	got=$(debugfs -R 'cat /root/hostel-e2e.txt' "$a" 2>/dev/null)
+	[ "$got"$'\n' = "$want" ] || fail "cycle $i: the image holds '$got', want '$want'"
+	e2fsck -fn "$a" >"$TMP/fsck" 2>&1 || {
+		cat "$TMP/fsck"
+		fail "cycle $i: e2fsck -fn finds errors after a clean poweroff"
+	}
+	case $i in
+	1)
+		pass "a file written in the guest just before poweroff is in the image (debugfs), hostel exited 0"
+		pass "readonly (vdb): the disk is read-only, mounts ro, file and raw writes refused"
+		;;
+	2) pass "snapshot (vdb): the guest wrote, synced and read back 1 MiB" ;;
+	3) pass "snapshot (vdb): the previous run's write is gone" ;;
+	esac
+}
+
+for i in 1 2 3; do
+	note "cycle $i starts"
+	retry_part cycle
+done
+pass "e2fsck -fn clean after each of 3 boot/poweroff cycles, each of which wrote"
+cmp -s "$b" "$ref" || fail "readonly/snapshot: the image changed"
+note "compared"
+pass "readonly, then snapshot twice: the image is byte-identical to the pristine one"
