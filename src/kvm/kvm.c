@@ -59,6 +59,8 @@ int vm_create(struct vm *vm, uint64_t ram_size, unsigned int nr_vcpus, char *why
 	vm->kvm_fd = vm->vm_fd = -1;
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_cond_init(&vm->stop_cond, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	pthread_mutex_init(&vm->bus_lock, NULL);
 	pthread_mutex_init(&vm->route_lock, NULL);
 	bus_init(&vm->pio, "pio");
@@ -235,6 +237,10 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status, cons
 		pthread_cond_broadcast(&vm->stop_cond);
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
+	/* Parked vCPUs (and a vm_pause() waiting for them) see the stop. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 enum vm_stop_reason vm_wait_stop(struct vm *vm)

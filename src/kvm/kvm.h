@@ -87,6 +87,12 @@ struct vm {
 	enum vm_stop_reason stop_reason;
 	int stop_status; /* e.g. debug-exit value */
 	char stop_detail[160];
+
+	/* Pause: vCPUs park outside KVM_RUN while @paused (see vm_pause()). */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond; /* parked count changed, or paused/stopping did */
+	_Atomic int paused;
+	unsigned int parked; /* vCPU threads waiting in the park */
 };
 
 /* An interrupt line that drives a GSI with KVM_IRQ_LINE. */
@@ -114,6 +120,15 @@ int vcpu_setup_boot(struct vcpu *v, const struct boot_entry *e) __must_check;
 int vcpus_start(struct vm *vm) __must_check;
 /* Kick every vCPU out of KVM_RUN and join the threads. */
 void vcpus_stop(struct vm *vm);
+
+/*
+ * Pause: kick every vCPU out of KVM_RUN and wait until all are parked (or
+ * the VM is stopping). Resume lets them go. Both are no-ops when the VM is
+ * already in that state; any thread but a vCPU's may call them. A stop
+ * (vm_request_stop + vcpus_stop) works while paused.
+ */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
 
 /* Ask the VM to stop; the first call wins. Safe from any thread. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status, const char *detail);

@@ -273,6 +273,22 @@ static void kick_handler(int sig)
 	(void)sig;
 }
 
+/*
+ * Wait outside KVM_RUN until resumed or stopped. KVM keeps the vCPU's
+ * state; a pending exit was completed by the KVM_RUN that returned EINTR.
+ */
+static void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->paused) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -288,6 +304,10 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (!atomic_load(&vm->stopping)) {
+		if (atomic_load(&vm->paused)) {
+			vcpu_park(v);
+			continue;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
@@ -344,9 +364,16 @@ int vcpus_start(struct vm *vm)
 	return 0;
 }
 
-void vcpus_stop(struct vm *vm)
+static unsigned int vcpus_running(const struct vm *vm)
 {
-	atomic_store(&vm->stopping, 1);
+	unsigned int n = 0;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		n += vm->vcpus[i].started;
+	return n;
+}
+
+static void vcpus_kick(struct vm *vm)
+{
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		if (!v->started)
@@ -356,6 +383,40 @@ void vcpus_stop(struct vm *vm)
 		v->run->immediate_exit = 1;
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 	}
+}
+
+void vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	if (atomic_load(&vm->paused)) {
+		pthread_mutex_unlock(&vm->pause_lock);
+		return;
+	}
+	/* paused before the kick: a vCPU that clears immediate_exit after an
+	 * EINTR checks paused next and parks. */
+	atomic_store(&vm->paused, 1);
+	vcpus_kick(vm);
+	unsigned int n = vcpus_running(vm);
+	while (vm->parked < n && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->paused, 0);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vcpus_stop(struct vm *vm)
+{
+	atomic_store(&vm->stopping, 1);
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond); /* parked vCPUs see the stop */
+	pthread_mutex_unlock(&vm->pause_lock);
+	vcpus_kick(vm);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		if (!v->started)
