@@ -20,6 +20,11 @@ const char cli_usage[] =
 	"  run     boot a Linux kernel (or the default guest) on a virtual PC\n"
 	"  exec    boot, run a command in the guest, exit with its status:\n"
 	"          hostel exec [run options] -- CMD [ARG...]\n"
+	"  ctl     send one command to a running hostel's --api-socket:\n"
+	"          hostel ctl PATH COMMAND [ARGS-JSON]; prints the result as JSON\n"
+	"          (status, pause, resume, power-button, stop, stats, screenshot);\n"
+	"          exit 0 on success, 1 on an error response, 80 when PATH cannot\n"
+	"          be reached, 2 on a usage error\n"
 	"\n"
 	"Run 'hostel run --help' for the options of run.\n"
 	"\n"
@@ -83,6 +88,9 @@ const char cli_run_usage[] =
 	"                           status, vCPU and device statistics, last console\n"
 	"                           lines\n"
 	"      --report-format F    json (default) or junit (JUnit XML for CI)\n"
+	"      --api-socket PATH    serve the control protocol (docs/api.md) on a Unix\n"
+	"                           socket at PATH, mode 0600; talk to it with\n"
+	"                           'hostel ctl PATH COMMAND'\n"
 	"  -v, --verbose            more log output (twice: debug)\n"
 	"  -h, --help               this help\n"
 	"\n"
@@ -235,6 +243,7 @@ enum {
 	OPT_SERIAL_LOG,
 	OPT_REPORT,
 	OPT_REPORT_FORMAT,
+	OPT_API_SOCKET,
 	OPT_MAX,
 };
 
@@ -314,6 +323,7 @@ static int merge_config(struct hostel_opts *o, const unsigned char *given, char 
 	o->serial_log = cli->serial_log;
 	o->report = cli->report;
 	o->report_junit = cli->report_junit;
+	o->api_socket = cli->api_socket;
 	o->exec_argc = cli->exec_argc;
 	o->exec_argv = cli->exec_argv;
 	if (o->cmd == CMD_EXEC && !given[OPT_CONSOLE] && o->console == CON_STDIO)
@@ -363,6 +373,7 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 		{"serial-log", required_argument, NULL, OPT_SERIAL_LOG},
 		{"report", required_argument, NULL, OPT_REPORT},
 		{"report-format", required_argument, NULL, OPT_REPORT_FORMAT},
+		{"api-socket", required_argument, NULL, OPT_API_SOCKET},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -384,6 +395,17 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
 		o->cmd = CMD_VERSION;
+		return 0;
+	}
+	if (!strcmp(cmd, "ctl")) {
+		o->cmd = CMD_CTL;
+		if (argc < 4 || argc > 5 || argv[2][0] == '-') {
+			snprintf(err, errlen, "usage: hostel ctl PATH COMMAND [ARGS-JSON]");
+			return -EINVAL;
+		}
+		o->ctl_path = argv[2];
+		o->ctl_command = argv[3];
+		o->ctl_args = argc == 5 ? argv[4] : NULL;
 		return 0;
 	}
 	if (strcmp(cmd, "run") && strcmp(cmd, "exec")) {
@@ -558,6 +580,13 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 				return -EINVAL;
 			}
 			o->report_junit = !strcmp(arg, "junit");
+			break;
+		case OPT_API_SOCKET:
+			if (!*arg) {
+				snprintf(err, errlen, "--api-socket needs a path");
+				return -EINVAL;
+			}
+			o->api_socket = arg;
 			break;
 		case 'v':
 			o->verbose++;

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include "hostel/compiler.h"
 
-enum hostel_cmd { CMD_NONE, CMD_HELP, CMD_VERSION, CMD_RUN, CMD_EXEC };
+enum hostel_cmd { CMD_NONE, CMD_HELP, CMD_VERSION, CMD_RUN, CMD_EXEC, CMD_CTL };
 enum console_kind { CON_STDIO, CON_FILE, CON_NONE };
 
 #define CLI_MIN_MEMORY (16ULL << 20)
@@ -50,7 +50,11 @@ struct hostel_opts {
 	const char *serial_log; /* --serial-log FILE: full console transcript */
 	const char *report;	/* --report FILE */
 	bool report_junit;	/* --report-format junit (default json) */
-	int exec_argc;		/* hostel exec -- CMD ARG...: the command's words */
+	const char *api_socket; /* --api-socket PATH: the control socket */
+	const char *ctl_path;	/* hostel ctl PATH COMMAND [ARGS-JSON] */
+	const char *ctl_command;
+	const char *ctl_args;
+	int exec_argc; /* hostel exec -- CMD ARG...: the command's words */
 	char **exec_argv;
 	const char *config; /* --config FILE */
 	bool print_config;  /* --print-config: print the machine as JSON and exit */

@@ -23,6 +23,7 @@
 #include "boot/vmlinux.h"
 #include "cli.h"
 #include "console.h"
+#include "ctl.h"
 #include "evloop.h"
 #include "exitcode.h"
 #include "hostel-config.h"
@@ -31,6 +32,7 @@
 #include "serial/uart.h"
 #include "virtio/blk/backend.h"
 #include "virtio/blk/blk.h"
+#include "vmctl.h"
 
 #define KERNEL_MAX (256ULL << 20)
 
@@ -199,6 +201,7 @@ struct session {
 	/* The running boot's VM, for the console's writer thread (panic lines). */
 	pthread_mutex_t vm_lock;
 	struct vm *cur_vm;
+	struct vmctl ctl; /* --api-socket: lives across reboots */
 };
 
 /* State of one boot: everything here is created and destroyed per boot, so
@@ -577,7 +580,9 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 	pthread_mutex_lock(&s->vm_lock);
 	s->cur_vm = &b->vm;
 	pthread_mutex_unlock(&s->vm_lock);
+	vmctl_set_vm(&s->ctl, &b->vm, &b->board, s->boots);
 	enum vm_stop_reason r = vm_wait_stop(&b->vm);
+	vmctl_set_vm(&s->ctl, NULL, NULL, s->boots); /* before the vCPUs go */
 	pthread_mutex_lock(&s->vm_lock);
 	s->cur_vm = NULL;
 	pthread_mutex_unlock(&s->vm_lock);
@@ -724,7 +729,7 @@ static int vmm_run(const struct hostel_opts *o)
 	char why[512] = "";
 	char kpath[4096], ipath[4096];
 	struct session s;
-	int code = HOSTEL_EXIT_HOST;
+	int code = HOSTEL_EXIT_HOST, ret;
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
@@ -848,6 +853,15 @@ static int vmm_run(const struct hostel_opts *o)
 		}
 	}
 
+	/* After the signal mask: the socket's thread must not take SIGINT. */
+	ret = o->api_socket ? vmctl_start(&s.ctl, o->api_socket, s.t_start_ns, why, sizeof(why))
+			    : 0;
+	if (ret) {
+		log_error("%s", why);
+		code = ret == -EEXIST ? HOSTEL_EXIT_USAGE : HOSTEL_EXIT_HOST;
+		goto out;
+	}
+
 	enum console_mode cm = o->console == CON_FILE	? CONSOLE_FILE
 			       : o->console == CON_NONE ? CONSOLE_NONE
 							: CONSOLE_STDIO;
@@ -946,6 +960,7 @@ static int vmm_run(const struct hostel_opts *o)
 		}
 	}
 out:
+	vmctl_stop(&s.ctl);
 	if (s.rep)
 		write_report(&s, code);
 	free(s.rep);
@@ -982,6 +997,9 @@ int main(int argc, char **argv)
 	case CMD_VERSION:
 		printf("hostel %s\n", HOSTEL_VERSION);
 		return 0;
+	case CMD_CTL:
+		signal(SIGPIPE, SIG_IGN);
+		return ctl_main(&o);
 	case CMD_RUN:
 	case CMD_EXEC:
 		if (o.help_run) {

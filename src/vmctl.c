@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+/* Control-socket commands: status, pause, resume, power-button, stop, stats. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "api/server.h"
+#include "board.h"
+#include "evloop.h"
+#include "hostel/clock.h"
+#include "hostel/log.h"
+#include "kvm/kvm.h"
+#include "vmctl.h"
+
+static int err_no_vm(struct api_error *err)
+{
+	err->code = API_ERR_UNAVAILABLE;
+	snprintf(err->message, sizeof(err->message), "the machine is not running (between boots)");
+	return -1;
+}
+
+static cJSON *status_json(struct vmctl *c)
+{
+	cJSON *r = cJSON_CreateObject();
+	uint64_t now = clock_now(clock_host());
+	cJSON_AddStringToObject(r, "state", atomic_load(&c->vm->paused) ? "paused" : "running");
+	cJSON_AddNumberToObject(r, "uptime_ms", (double)((now - c->t_start_ns) / 1000000));
+	cJSON_AddNumberToObject(r, "boot_uptime_ms", (double)((now - c->t_boot_ns) / 1000000));
+	cJSON_AddNumberToObject(r, "boots", c->boots);
+	cJSON_AddNumberToObject(r, "vcpus", c->vm->nr_vcpus);
+	cJSON_AddNumberToObject(r, "memory", (double)c->vm->ram_size);
+	return r;
+}
+
+static cJSON *stats_json(struct vmctl *c)
+{
+	cJSON *r = cJSON_CreateObject();
+	cJSON *vcpus = cJSON_AddArrayToObject(r, "vcpus");
+	for (unsigned int i = 0; i < c->vm->nr_vcpus; i++) {
+		const struct vcpu_stats *st = &c->vm->vcpus[i].stats;
+		cJSON *v = cJSON_CreateObject();
+		cJSON_AddNumberToObject(v, "id", i);
+		cJSON_AddNumberToObject(v, "exits", (double)atomic_load(&st->exits));
+		cJSON_AddNumberToObject(v, "io", (double)atomic_load(&st->io));
+		cJSON_AddNumberToObject(v, "mmio", (double)atomic_load(&st->mmio));
+		cJSON_AddNumberToObject(v, "hlt", (double)atomic_load(&st->hlt));
+		cJSON_AddNumberToObject(v, "intr", (double)atomic_load(&st->intr));
+		cJSON_AddItemToArray(vcpus, v);
+	}
+	cJSON *ranges = cJSON_AddArrayToObject(r, "devices");
+	const struct bus *buses[] = {&c->vm->pio, &c->vm->mmio};
+	for (unsigned int b = 0; b < 2; b++) {
+		for (unsigned int i = 0; i < buses[b]->nr; i++) {
+			const struct bus_range *g = &buses[b]->ranges[i];
+			uint64_t rd = __atomic_load_n(&g->reads, __ATOMIC_RELAXED);
+			uint64_t wr = __atomic_load_n(&g->writes, __ATOMIC_RELAXED);
+			char base[24];
+			cJSON *d = cJSON_CreateObject();
+			snprintf(base, sizeof(base), "0x%llx", (unsigned long long)g->base);
+			cJSON_AddStringToObject(d, "bus", buses[b]->name);
+			cJSON_AddStringToObject(d, "base", base);
+			cJSON_AddNumberToObject(d, "len", (double)g->len);
+			cJSON_AddNumberToObject(d, "reads", (double)rd);
+			cJSON_AddNumberToObject(d, "writes", (double)wr);
+			cJSON_AddItemToArray(ranges, d);
+		}
+	}
+	return r;
+}
+
+static int handle(void *ctx, const struct api_request *req, cJSON **result, struct api_error *err)
+{
+	struct vmctl *c = ctx;
+	int ret = 0;
+
+	if (req->cmd == API_CMD_SCREENSHOT) {
+		err->code = API_ERR_UNAVAILABLE;
+		snprintf(err->message, sizeof(err->message), "no display");
+		return -1;
+	}
+	/* Held throughout: the boot cannot take its VM away mid-command. */
+	pthread_mutex_lock(&c->lock);
+	if (!c->vm) {
+		ret = err_no_vm(err);
+		goto out;
+	}
+	switch (req->cmd) {
+	case API_CMD_STATUS:
+		*result = status_json(c);
+		break;
+	case API_CMD_PAUSE:
+		vm_pause(c->vm);
+		*result = status_json(c);
+		break;
+	case API_CMD_RESUME:
+		vm_resume(c->vm);
+		*result = status_json(c);
+		break;
+	case API_CMD_POWER_BUTTON:
+		if (!board_power_button(c->board)) {
+			err->code = API_ERR_UNAVAILABLE;
+			snprintf(err->message, sizeof(err->message),
+				 "this machine has no power button");
+			ret = -1;
+		}
+		break;
+	case API_CMD_STOP:
+		vm_request_stop(c->vm, VM_STOP_SIGNAL, 0, "stopped over the control socket");
+		break;
+	case API_CMD_STATS:
+		*result = stats_json(c);
+		break;
+	default:
+		err->code = API_ERR_UNKNOWN_COMMAND;
+		snprintf(err->message, sizeof(err->message), "command not implemented");
+		ret = -1;
+		break;
+	}
+	if (!ret && req->cmd != API_CMD_POWER_BUTTON && req->cmd != API_CMD_STOP && !*result) {
+		err->code = API_ERR_FAILED;
+		snprintf(err->message, sizeof(err->message), "out of memory");
+		ret = -1;
+	}
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+int vmctl_start(struct vmctl *c, const char *path, uint64_t t_start_ns, char *why, size_t whylen)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	c->t_start_ns = t_start_ns;
+	c->srv = api_server_create(path, handle, c, why, whylen);
+	if (!c->srv)
+		return errno == EEXIST ? -EEXIST : -EIO;
+	c->el = evloop_create();
+	if (!c->el || api_server_attach(c->srv, c->el) || evloop_start(c->el)) {
+		snprintf(why, whylen, "--api-socket '%s': cannot start serving it", path);
+		vmctl_stop(c);
+		return -EIO;
+	}
+	return 0;
+}
+
+void vmctl_set_vm(struct vmctl *c, struct vm *vm, struct board *board, unsigned int boots)
+{
+	if (!c->srv)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->vm = vm;
+	c->board = board;
+	c->boots = boots;
+	if (vm)
+		c->t_boot_ns = clock_now(clock_host());
+	pthread_mutex_unlock(&c->lock);
+}
+
+void vmctl_stop(struct vmctl *c)
+{
+	if (c->el)
+		evloop_stop(c->el);
+	api_server_destroy(c->srv);
+	c->srv = NULL;
+	if (c->el)
+		evloop_destroy(c->el);
+	c->el = NULL;
+}
