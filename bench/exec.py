@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Exec round trip: `hostel exec -- true` vs QEMU microvm, same run.
+
+hostel: `hostel exec -- true` on the default guest (kernel and initramfs of
+images/), from process start to process exit, status 0 required.
+QEMU: qemu-system-x86_64 -M microvm with KVM, the same kernel and
+initramfs, the guest's init running `true` (hostel.cmd=) and powering off;
+also process start to exit. Both 512 MiB, 1 vCPU; runs alternate. hostel
+uses a warm unpacked-kernel cache (one untimed boot fills it first).
+Prints medians and their ratio; needs a usable /dev/kvm (use
+tests/testbed/run elsewhere). Usage:
+  bench/exec.py [--runs N] [--hostel PATH] [--json FILE]
+"""
+import argparse
+import base64
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.environ.get("HOSTEL_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hostel")
+
+
+def timed(cmd, bound=600):
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=bound)
+    return time.monotonic() - t0, p.returncode
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--hostel", default=os.path.join(ROOT, "build", "hostel"))
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    kernel = os.path.join(CACHE, "kernel", "vmlinuz")
+    initrd = os.path.join(CACHE, "initramfs.cpio.gz")
+    for f in (kernel, initrd):
+        if not os.path.exists(f):
+            sys.exit(f"bench: {f} missing: run images/kernel.sh and images/initramfs.sh")
+    kcache = tempfile.mkdtemp(prefix="hostel-bench-vmlinux.")
+    os.environ["HOSTEL_KERNEL_CACHE"] = kcache
+    cmd64 = base64.b64encode(b"true").decode()
+    vmms = {
+        "hostel exec": [a.hostel, "exec", "--kernel", kernel, "--initrd", initrd,
+                        "--memory", "512M", "--", "true"],
+        "qemu-microvm": ["qemu-system-x86_64", "-M", "microvm,x-option-roms=off,rtc=on,isa-serial=on",
+                         "-accel", "kvm", "-cpu", "host", "-m", "512M", "-smp", "1",
+                         "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio",
+                         "-no-reboot", "-kernel", kernel, "-initrd", initrd,
+                         "-append", f"console=ttyS0 reboot=k hostel.cmd={cmd64}"],
+    }
+    warm, rc = timed(vmms["hostel exec"])
+    print(f"untimed warm-up (fills the vmlinux cache): {warm:.3f} s, exit {rc}", flush=True)
+    results = {}
+    for i in range(a.runs):
+        for name, cmd in vmms.items():
+            t, rc = timed(cmd)
+            results.setdefault(name, []).append({"s": t, "status": rc})
+            print(f"run {i + 1} {name}: {t:.3f} s, exit {rc}", flush=True)
+    shutil.rmtree(kcache, ignore_errors=True)
+    summary = {}
+    for name, rs in results.items():
+        # QEMU's exit status on guest power-off is 0; hostel's is true's, 0.
+        ok = [r["s"] for r in rs if r["status"] == 0]
+        summary[name] = {"runs": len(rs), "ok_runs": len(ok),
+                         "median_s": statistics.median(ok) if ok else None}
+    print()
+    for name, s in summary.items():
+        print(f"{name:<14} median {s['median_s'] or float('nan'):.3f} s ({s['ok_runs']}/{s['runs']} ok)")
+    h, q = summary["hostel exec"]["median_s"], summary["qemu-microvm"]["median_s"]
+    if h and q:
+        print(f"ratio hostel exec / qemu-microvm: {h / q:.2f}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"results": results, "summary": summary}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
