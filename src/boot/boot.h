@@ -68,6 +68,12 @@ struct bzimage_info {
  * Messages that carry numbers live in a thread-local buffer: *why stays
  * valid until the next bzimage_parse() or boot_load() on the same thread.
  */
+/*
+ * Set *why (if @why) to the formatted reason, kept in a per-thread buffer
+ * shared by the boot loaders, and return @err.
+ */
+int boot_fail(const char **why, int err, const char *fmt, ...) __printf(3, 4);
+
 int bzimage_parse(const void *img, size_t len, struct bzimage_info *out,
 		  const char **why) __must_check;
 

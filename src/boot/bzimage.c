@@ -78,10 +78,11 @@ _Static_assert(BOOT_E820_MAX == E820_MAX_ENTRIES_ZEROPAGE, "e820 table size");
 /* Conventional memory ends where the EBDA begins (639 KiB). */
 #define EBDA_START 0x9fc00ULL
 
-/* Reasons with numbers in them; see boot.h for the lifetime. */
+/* Reasons with numbers in them; see boot.h for the lifetime (shared with
+ * vmlinux.c through boot_fail()). */
 static __thread char why_buf[256];
 
-static int __printf(3, 4) fail(const char **why, int err, const char *fmt, ...)
+int boot_fail(const char **why, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -92,6 +93,8 @@ static int __printf(3, 4) fail(const char **why, int err, const char *fmt, ...)
 		*why = why_buf;
 	return err;
 }
+
+#define fail boot_fail
 
 static unsigned long long mib_up(uint64_t bytes)
 {

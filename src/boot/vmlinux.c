@@ -28,19 +28,7 @@
 #include <zstd.h>
 #endif
 
-static __thread char why_buf[256];
-
-static int __printf(3, 4) fail(const char **why, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why_buf, sizeof(why_buf), fmt, ap);
-	va_end(ap);
-	if (why)
-		*why = why_buf;
-	return err;
-}
+#define fail boot_fail
 
 bool vmlinux_is_elf(const void *data, size_t len)
 {
