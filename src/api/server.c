@@ -276,21 +276,22 @@ int api_server_add_client(struct api_server *srv, int fd)
 		free(c);
 		return ret;
 	}
+	/* Listed before the loop can see it: its first event may close it. */
+	unsigned int slot = 0;
+	while (srv->clients[slot])
+		slot++;
+	srv->clients[slot] = c;
+	srv->nr_clients++;
 	if (srv->el) {
 		ret = evloop_add(srv->el, fd, EPOLLIN | EPOLLRDHUP, on_client, c);
 		if (ret) {
+			srv->clients[slot] = NULL;
+			srv->nr_clients--;
 			api_linebuf_destroy(&c->lb);
 			free(c);
 			return ret;
 		}
 	}
-	for (unsigned int i = 0; i < API_MAX_CLIENTS; i++) {
-		if (!srv->clients[i]) {
-			srv->clients[i] = c;
-			break;
-		}
-	}
-	srv->nr_clients++;
 	return 0;
 }
 

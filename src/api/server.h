@@ -37,7 +37,11 @@ struct api_server *api_server_create(const char *path, api_handler_fn *fn, void 
 /* Serve from @el (its thread runs the handlers). 0 or -errno. */
 int api_server_attach(struct api_server *srv, struct evloop *el) __must_check;
 
-/* Take @fd (a connected stream socket) as a client, as accept() would. */
+/*
+ * Take @fd (a connected stream socket) as a client, as accept() does. Call
+ * it on the loop thread, or from one other thread while no client comes
+ * or goes (the unit test).
+ */
 int api_server_add_client(struct api_server *srv, int fd) __must_check;
 
 /* Clients connected now (event loop thread, or while the loop is stopped). */
