@@ -22,6 +22,7 @@ struct api_client {
 	size_t out_len, out_off, out_cap;
 	bool want_out; /* EPOLLOUT registered */
 	bool dead;     /* to be closed once the current callback returns */
+	bool eof;      /* the client sent all it will: close once flushed */
 };
 
 struct api_server {
@@ -157,9 +158,15 @@ static void client_flush(struct api_client *c)
 	}
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
+	if (c->eof && !c->out_len) {
+		c->dead = true; /* all answered */
+		return;
+	}
 	bool want = c->out_len > 0;
-	if (want != c->want_out && c->srv->el) {
-		if (evloop_mod(c->srv->el, c->fd, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0)))
+	if ((want != c->want_out || c->eof) && c->srv->el) {
+		/* After EOF only EPOLLOUT: a hung-up socket stays readable. */
+		uint32_t ev = c->eof ? EPOLLOUT : EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0);
+		if (evloop_mod(c->srv->el, c->fd, ev))
 			c->dead = true;
 		c->want_out = want;
 	}
@@ -236,9 +243,11 @@ static void on_client(void *opaque, uint32_t events)
 	struct api_client *c = opaque;
 	char buf[16384];
 
-	if (events & EPOLLOUT)
+	if (c->eof && (events & (EPOLLHUP | EPOLLERR)))
+		c->dead = true; /* fully gone: nothing more can be delivered */
+	else if (events & EPOLLOUT)
 		client_flush(c);
-	if (!c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
+	if (!c->dead && !c->eof && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
 		/* A bounded number of reads per wake-up keeps one client from starving the loop. */
 		for (int i = 0; i < 16 && !c->dead; i++) {
 			ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -246,8 +255,16 @@ static void on_client(void *opaque, uint32_t events)
 				continue;
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 				break;
-			if (n <= 0) {
-				c->dead = true; /* EOF or error: an unfinished line is dropped */
+			if (n < 0) {
+				c->dead = true;
+				break;
+			}
+			if (n == 0) {
+				/* EOF: an unfinished line is dropped; what was asked is
+				 * still answered (the client may only have shut down its
+				 * sending side). */
+				c->eof = true;
+				client_flush(c);
 				break;
 			}
 			api_linebuf_feed(&c->lb, buf, (size_t)n, on_line, c);
@@ -255,6 +272,8 @@ static void on_client(void *opaque, uint32_t events)
 				client_flush(c);
 		}
 	}
+	if (!c->dead && (events & EPOLLERR))
+		c->dead = true;
 	if (c->dead)
 		client_close(c);
 }

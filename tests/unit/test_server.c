@@ -179,6 +179,22 @@ static void test_errors_keep_connection(void **state)
 	close(fd);
 }
 
+static void test_half_close_still_answered(void **state)
+{
+	struct fixture *f = *state;
+	int fd = connect_to(f->path);
+	/* Two requests and the end of the client's sending side: both are
+	 * answered, then the server closes. A trailing half line is not run. */
+	send_str(fd,
+		 "{\"id\":1,\"command\":\"status\"}\n{\"id\":2,\"command\":\"stats\"}\n{\"id\":3,");
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	expect(fd, "{\"id\":1,\"ok\":true,\"result\":{\"command\":\"status\"}}");
+	expect(fd, "{\"id\":2,\"ok\":true,\"result\":{\"command\":\"stats\"}}");
+	expect(fd, ""); /* EOF */
+	assert_int_equal(atomic_load(&handled), 2);
+	close(fd);
+}
+
 static void wait_clients(struct api_server *srv, unsigned int n)
 {
 	/* A bounded wait on a condition the loop thread sets, not a delay. */
@@ -308,6 +324,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_answers_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors_keep_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_sent_then_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_close_still_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_reader_cut_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
