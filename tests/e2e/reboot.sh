@@ -7,7 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 require_kvm
 
-# reboots N: the guest's script for "reboot until the counter passes N".
+# reboots N [WAIT]: the guest's script for "reboot until the counter passes
+# N"; with WAIT=1 it waits, after each boot, for a line typed by the host.
 # The counter is decimal text at the start of the disk.
 reboots() {
 	local script='
@@ -15,9 +16,15 @@ reboots() {
 		n=$((${n:-0} + 1))
 		echo "boot-number=$n"
 		echo "$n" | dd of=/dev/vda bs=512 conv=sync,fsync 2>/dev/null
+		if [ WAIT = 1 ]; then
+			# Hold still until the host has counted (it types a line).
+			echo "waiting-for-host"
+			read -r _
+		fi
 		if [ "$n" -le LIMIT ]; then reboot -f; fi
 		poweroff -f'
-	printf '%s' "${script/LIMIT/$1}"
+	script=${script/LIMIT/$1}
+	printf '%s' "${script/WAIT/${2:-0}}"
 }
 
 truncate -s 1M "$TMP/count.img"
@@ -37,13 +44,17 @@ twenty() {
 	truncate -s 1M "$TMP/count.img"
 	# 21 boots in one process: the hang guard is per boot (wait_for), the
 	# whole session's only a backstop.
-	GUEST_BOUND=$((GUEST_BOUND * 10)) session_start "$TMP/out3" --memory 256M --disk "$TMP/count.img" --cmdline "hostel.cmd=$(b64 "$(reboots 20)")"
+	GUEST_BOUND=$((GUEST_BOUND * 10)) session_start "$TMP/out3" --memory 256M --disk "$TMP/count.img" --cmdline "hostel.cmd=$(b64 "$(reboots 20 1)")"
 	fds=() threads=()
 	for i in $(seq 1 21); do
 		wait_for "$TMP/out3" "$READY_PAT" "$i"
+		# Count while the guest waits for us: not while hostel is tearing
+		# one boot down or setting the next up.
+		wait_for "$TMP/out3" '^waiting-for-host' "$i"
 		hp=$(pgrep -P "$SPID" hostel) || fail "hostel is gone after $i boots"
 		fds+=("$(ls /proc/"$hp"/fd | wc -l)")
 		threads+=("$(ls /proc/"$hp"/task | wc -l)")
+		send go
 	done
 	session_end
 	[ "$status" -eq 0 ] || fail "20 reboots: hostel exited $status"
