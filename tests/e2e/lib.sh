@@ -8,7 +8,7 @@ set -uo pipefail
 GUEST_BOUND=${GUEST_BOUND:-300}
 WAIT_BOUND=${WAIT_BOUND:-300}
 # A boot that has not printed its ready line by then has stalled.
-READY_BOUND=${READY_BOUND:-180}
+READY_BOUND=${READY_BOUND:-120}
 READY_PAT='^hostel-guest: ready uptime='
 
 # Nested flakes. In the test bed (HOSTEL_TESTBED=1, KVM inside QEMU/TCG)
