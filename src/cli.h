@@ -59,8 +59,9 @@ struct hostel_opts {
 	const char *config; /* --config FILE */
 	bool print_config;  /* --print-config: print the machine as JSON and exit */
 	/*
-	 * Strings read from a --config file: kernel, initrd, cmdline and
-	 * console_path may point in here, so once parsed a hostel_opts is
+	 * Strings read from a --config file: kernel, initrd, cmdline,
+	 * console_path, ready_re, serial_log, report and api_socket may point
+	 * in here, so once parsed a hostel_opts is
 	 * passed by pointer, never copied.
 	 */
 	struct {
@@ -68,6 +69,10 @@ struct hostel_opts {
 		char initrd[CLI_MAX_PATH];
 		char cmdline[CLI_MAX_PATH];
 		char console_path[CLI_MAX_PATH];
+		char ready_re[CLI_MAX_PATH];
+		char serial_log[CLI_MAX_PATH];
+		char report[CLI_MAX_PATH];
+		char api_socket[CLI_MAX_PATH];
 	} cfg;
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
 #include <errno.h>
+#include <regex.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -125,6 +126,64 @@ static int get_memory(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 		return wrong_type(c, "memory", it, "a size (\"2G\") or a number of MiB");
 	}
 	o->memory = bytes;
+	return 0;
+}
+
+/* "timeout": a duration string as --timeout takes, a number of seconds, or
+ * false (none). */
+static int get_timeout(struct ctx *c, const cJSON *it, struct hostel_opts *o)
+{
+	char q[JSON_QUOTE_LEN];
+	uint64_t ms = 0;
+	long long s;
+	if (cJSON_IsFalse(it)) {
+		o->timeout_ms = 0;
+		return 0;
+	}
+	if (cJSON_IsNumber(it)) {
+		if (json_get_int(it, 1, 7 * 24 * 3600, &s))
+			return fail(c,
+				    "key \"timeout\": %g is not a whole number of seconds "
+				    "from 1 to a week",
+				    it->valuedouble);
+		o->timeout_ms = (uint64_t)s * 1000;
+		return 0;
+	}
+	if (!cJSON_IsString(it))
+		return wrong_type(c, "timeout", it, "a duration (\"30s\"), seconds or false");
+	if (cli_parse_duration(it->valuestring, &ms) || !ms)
+		return fail(c,
+			    "key \"timeout\": \"%s\" is not a duration from 1ms to a week "
+			    "(examples: \"90\", \"30s\", \"500ms\", \"5m\", \"1h\")",
+			    json_quote(it->valuestring, q, sizeof(q)));
+	o->timeout_ms = ms;
+	return 0;
+}
+
+static int get_ready(struct ctx *c, const cJSON *it, struct hostel_opts *o)
+{
+	char q[JSON_QUOTE_LEN];
+	regex_t re;
+	if (get_text(c, "ready", it, o->cfg.ready_re, sizeof(o->cfg.ready_re)))
+		return -EINVAL;
+	if (!o->cfg.ready_re[0] || regcomp(&re, o->cfg.ready_re, REG_EXTENDED | REG_NOSUB) != 0)
+		return fail(c, "key \"ready\": \"%s\" is not an extended regular expression",
+			    json_quote(o->cfg.ready_re, q, sizeof(q)));
+	regfree(&re);
+	o->ready_re = o->cfg.ready_re;
+	return 0;
+}
+
+static int get_report_format(struct ctx *c, const cJSON *it, struct hostel_opts *o)
+{
+	char q[JSON_QUOTE_LEN];
+	const char *s = NULL;
+	if (get_string(c, "report_format", it, &s))
+		return -EINVAL;
+	if (strcmp(s, "json") && strcmp(s, "junit"))
+		return fail(c, "key \"report_format\": \"%s\" is not \"json\" or \"junit\"",
+			    json_quote(s, q, sizeof(q)));
+	o->report_junit = !strcmp(s, "junit");
 	return 0;
 }
 
@@ -258,9 +317,10 @@ int config_parse(const char *text, size_t len, const char *name, const char *dir
 		 struct hostel_opts *o, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"kernel",	  "initrd",	   "cmdline", "auto_cmdline", "memory",
-		"cpus",		  "console",	   "disks",   "reboot",	      "debug_exit",
-		"shutdown_grace", "kernel_unpack", NULL,
+		"kernel",	  "initrd",	   "cmdline",	 "auto_cmdline", "memory",
+		"cpus",		  "console",	   "disks",	 "reboot",	 "debug_exit",
+		"shutdown_grace", "kernel_unpack", "timeout",	 "ready",	 "serial_log",
+		"report",	  "report_format", "api_socket", NULL,
 	};
 	struct ctx c = {
 		.name = name, .dir = dir && *dir ? dir : NULL, .err = err, .errlen = errlen};
@@ -318,9 +378,24 @@ int config_parse(const char *text, size_t len, const char *name, const char *dir
 			r = get_int(&c, k, it, 0, 3600, &n);
 			if (!r)
 				o->grace_s = (unsigned int)n;
-		} else { /* kernel_unpack */
+		} else if (!strcmp(k, "kernel_unpack")) {
 			r = get_bool(&c, k, it, &b);
 			o->no_unpack = !b;
+		} else if (!strcmp(k, "timeout")) {
+			r = get_timeout(&c, it, o);
+		} else if (!strcmp(k, "ready")) {
+			r = get_ready(&c, it, o);
+		} else if (!strcmp(k, "serial_log")) {
+			r = get_path(&c, k, it, o->cfg.serial_log, sizeof(o->cfg.serial_log));
+			o->serial_log = o->cfg.serial_log;
+		} else if (!strcmp(k, "report")) {
+			r = get_path(&c, k, it, o->cfg.report, sizeof(o->cfg.report));
+			o->report = o->cfg.report;
+		} else if (!strcmp(k, "report_format")) {
+			r = get_report_format(&c, it, o);
+		} else { /* api_socket */
+			r = get_path(&c, k, it, o->cfg.api_socket, sizeof(o->cfg.api_socket));
+			o->api_socket = o->cfg.api_socket;
 		}
 		if (r)
 			break;
@@ -447,6 +522,24 @@ cJSON *config_to_cjson(const struct hostel_opts *o)
 	}
 	ok = ok && cJSON_AddNumberToObject(root, "shutdown_grace", o->grace_s);
 	ok = ok && cJSON_AddBoolToObject(root, "kernel_unpack", !o->no_unpack);
+	if (o->timeout_ms % 1000)
+		snprintf(buf, sizeof(buf), "%llums", (unsigned long long)o->timeout_ms);
+	else
+		snprintf(buf, sizeof(buf), "%llus", (unsigned long long)(o->timeout_ms / 1000));
+	if (o->timeout_ms)
+		ok = ok && cJSON_AddStringToObject(root, "timeout", buf);
+	else
+		ok = ok && cJSON_AddFalseToObject(root, "timeout");
+	if (ok && o->ready_re)
+		ok = cJSON_AddStringToObject(root, "ready", o->ready_re);
+	if (ok && o->serial_log)
+		ok = cJSON_AddStringToObject(root, "serial_log", o->serial_log);
+	if (ok && o->report)
+		ok = cJSON_AddStringToObject(root, "report", o->report);
+	ok = ok &&
+	     cJSON_AddStringToObject(root, "report_format", o->report_junit ? "junit" : "json");
+	if (ok && o->api_socket)
+		ok = cJSON_AddStringToObject(root, "api_socket", o->api_socket);
 	if (!ok) {
 		cJSON_Delete(root);
 		return NULL;

@@ -171,6 +171,37 @@ static void test_every_key(void **state)
 	free(o);
 }
 
+/* The keys of a scripted run: timeout, ready, serial_log, report, api_socket. */
+static void test_run_keys(void **state)
+{
+	struct hostel_opts *o = new_opts();
+	char err[256];
+	assert_int_equal(parse_json(o,
+				    "{\"timeout\": \"90s\", \"ready\": \"^login: \", "
+				    "\"serial_log\": \"logs/serial.log\", \"report\": "
+				    "\"/out/r.xml\", \"report_format\": \"junit\", "
+				    "\"api_socket\": \"vm.sock\"}",
+				    err),
+			 0);
+	assert_true(o->timeout_ms == 90000);
+	assert_string_equal(o->ready_re, "^login: ");
+	assert_string_equal(o->serial_log, "/cfg/logs/serial.log");
+	assert_string_equal(o->report, "/out/r.xml");
+	assert_true(o->report_junit);
+	assert_string_equal(o->api_socket, "/cfg/vm.sock");
+	/* Other spellings: seconds as a number, milliseconds, no timeout. */
+	assert_int_equal(parse_json(o, "{\"timeout\": 5, \"report_format\": \"json\"}", err), 0);
+	assert_true(o->timeout_ms == 5000);
+	assert_false(o->report_junit);
+	assert_int_equal(parse_json(o, "{\"timeout\": \"250ms\"}", err), 0);
+	assert_true(o->timeout_ms == 250);
+	assert_int_equal(parse_json(o, "{\"timeout\": false}", err), 0);
+	assert_true(o->timeout_ms == 0);
+	assert_null(o->ready_re);
+	assert_null(o->report);
+	free(o);
+}
+
 static void expect_reject(const char *json, const char *want)
 {
 	struct hostel_opts *o = new_opts();
@@ -272,6 +303,12 @@ static void test_rejects_types(void **state)
 		      "key \"debug_exit\": expected true, false or an I/O port");
 	expect_reject("{\"shutdown_grace\": \"30\"}", "key \"shutdown_grace\": expected a number");
 	expect_reject("{\"kernel_unpack\": null}", "key \"kernel_unpack\": expected true or false");
+	expect_reject("{\"timeout\": true}", "key \"timeout\": expected a duration");
+	expect_reject("{\"ready\": 1}", "key \"ready\": expected a string, got a number");
+	expect_reject("{\"serial_log\": false}", "key \"serial_log\": expected a string");
+	expect_reject("{\"report\": []}", "key \"report\": expected a string, got an array");
+	expect_reject("{\"report_format\": null}", "key \"report_format\": expected a string");
+	expect_reject("{\"api_socket\": {}}", "key \"api_socket\": expected a string");
 }
 
 static void test_rejects_values(void **state)
@@ -316,6 +353,19 @@ static void test_rejects_values(void **state)
 		      "{\"path\": \"4\"}, {\"path\": \"5\"}, {\"path\": \"6\"}, {\"path\": \"7\"}, "
 		      "{\"path\": \"8\"}, {\"path\": \"9\"}]}",
 		      "key \"disks\": 9 disks, at most 8");
+	expect_reject("{\"timeout\": 0}", "key \"timeout\": 0 is not a whole number of seconds");
+	expect_reject("{\"timeout\": 1.5}", "key \"timeout\": 1.5 is not a whole number");
+	expect_reject("{\"timeout\": 604801}", "604801 is not a whole number of seconds");
+	expect_reject("{\"timeout\": \"soon\"}", "key \"timeout\": \"soon\" is not a duration");
+	expect_reject("{\"timeout\": \"0s\"}", "\"0s\" is not a duration");
+	expect_reject("{\"ready\": \"(\"}",
+		      "key \"ready\": \"(\" is not an extended regular expression");
+	expect_reject("{\"ready\": \"\"}", "key \"ready\": \"\" is not an extended");
+	expect_reject("{\"report\": \"\"}", "key \"report\": the path is empty");
+	expect_reject("{\"serial_log\": \"\"}", "key \"serial_log\": the path is empty");
+	expect_reject("{\"api_socket\": \"\"}", "key \"api_socket\": the path is empty");
+	expect_reject("{\"report_format\": \"xml\"}",
+		      "key \"report_format\": \"xml\" is not \"json\" or \"junit\"");
 
 	/* Lengths: a path that fits, one that does not (with and without the directory). */
 	size_t n = CLI_MAX_PATH + 64;
@@ -457,6 +507,12 @@ static void assert_same_machine(const struct hostel_opts *a, const struct hostel
 	assert_int_equal(a->no_reboot, b->no_reboot);
 	assert_int_equal(a->debug_exit, b->debug_exit);
 	assert_int_equal(a->grace_s, b->grace_s);
+	assert_true(a->timeout_ms == b->timeout_ms);
+	SAME_STR(ready_re);
+	SAME_STR(serial_log);
+	SAME_STR(report);
+	assert_int_equal(a->report_junit, b->report_junit);
+	SAME_STR(api_socket);
 	assert_int_equal(a->nr_disks, b->nr_disks);
 	for (unsigned int i = 0; i < a->nr_disks; i++) {
 		assert_string_equal(a->disks[i].path, b->disks[i].path);
@@ -598,6 +654,10 @@ static void test_print_config(void **state)
 	assert_int_equal(cJSON_GetObjectItem(j, "shutdown_grace")->valueint, 30);
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "kernel_unpack")));
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "auto_cmdline")));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "timeout")));
+	assert_string_equal(cJSON_GetObjectItem(j, "report_format")->valuestring, "json");
+	assert_null(cJSON_GetObjectItem(j, "ready"));
+	assert_null(cJSON_GetObjectItem(j, "report"));
 	cJSON_Delete(j);
 	free(text);
 	round_trip(o);
@@ -608,8 +668,13 @@ static void test_print_config(void **state)
 				    "--cpus", "3", "--console", "file:/tmp/log", "--disk",
 				    "/a,readonly,cache=none", "--disk", "/b,snapshot",
 				    "--no-reboot", "--debug-exit", "--shutdown-grace", "9",
-				    "--no-kernel-unpack", "--no-auto-cmdline", NULL),
+				    "--no-kernel-unpack", "--no-auto-cmdline", "--timeout",
+				    "1500ms", "--ready", "^ok \"$", "--serial-log", "/s.log",
+				    "--report", "/r.json", "--report-format", "junit",
+				    "--api-socket", "/a.sock", NULL),
 			 0);
+	round_trip(o);
+	o->timeout_ms = 120000;
 	round_trip(o);
 	text = config_to_json(o);
 	assert_non_null(strstr(text, "\"memory\": \"1536M\""));
@@ -658,6 +723,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_run_keys),
 		cmocka_unit_test(test_rejects_json),
 		cmocka_unit_test(test_rejects_keys),
 		cmocka_unit_test(test_rejects_types),
