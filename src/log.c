@@ -17,23 +17,38 @@ void log_set_file(FILE *f)
 	log_file = f;
 }
 
-void log_msg(enum log_level lvl, const char *fmt, ...)
+static void __printf(3, 0) vlog(enum log_level lvl, const char *word, const char *fmt, va_list ap)
 {
-	static const char *const prefix[] = {"error: ", "warning: ", "", "debug: "};
 	FILE *f = log_file ? log_file : stderr;
-	va_list ap;
 
 	if (lvl > log_level)
 		return;
 	/* One line per message, written with one call so threads do not interleave. */
 	char line[1024];
-	int n = snprintf(line, sizeof(line), "hostel: %s", prefix[lvl]);
-	va_start(ap, fmt);
+	int n = snprintf(line, sizeof(line), "hostel: %s", word);
 	if (n >= 0 && (size_t)n < sizeof(line))
 		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	va_end(ap);
 	fprintf(f, "%s\r\n", line);
 	fflush(f);
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	static const char *const prefix[] = {"error: ", "warning: ", "", "debug: "};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(lvl, prefix[lvl], fmt, ap);
+	va_end(ap);
+}
+
+void log_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_WARN, "", fmt, ap);
+	va_end(ap);
 }
 
 int ratelimit_ok(struct ratelimit *rl, unsigned int burst)

@@ -18,6 +18,9 @@ extern enum log_level log_level;
 void log_set_level(enum log_level lvl);
 void log_set_file(FILE *f);
 void log_msg(enum log_level lvl, const char *fmt, ...) __printf(2, 3);
+/* A message without a level word ("hostel: doctor: ..."), shown at the
+ * default level, as warnings are. */
+void log_note(const char *fmt, ...) __printf(1, 2);
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
