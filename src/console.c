@@ -41,10 +41,13 @@ struct console {
 	uint8_t tailbuf[TAIL_SIZE]; /* last output, also with --console none */
 	size_t tail_pos, tail_len;
 	_Atomic uint64_t first_byte_ns; /* host clock at the first output byte; 0: none yet */
+	_Atomic uint64_t last_byte_ns;	/* ... and at the latest one */
+	pthread_cond_t drained;		/* the writer caught up with head */
 
 	/* Writer-thread side: the full transcript and whole lines. */
 	int log_fd;
 	void (*line_fn)(void *opaque, const char *line);
+	void (*bytes_fn)(void *opaque, const uint8_t *buf, size_t len);
 	void *line_opaque;
 	char line[LINE_MAX_LEN + 1];
 	size_t line_len;
@@ -82,8 +85,12 @@ static void ring_write(struct byte_sink *s, const uint8_t *buf, size_t len)
 		c->tail_pos = (c->tail_pos + 1) % TAIL_SIZE;
 	}
 	c->tail_len = c->tail_len + len > TAIL_SIZE ? TAIL_SIZE : c->tail_len + len;
-	if (len && !atomic_load_explicit(&c->first_byte_ns, memory_order_relaxed))
-		atomic_store(&c->first_byte_ns, clock_now(clock_host()));
+	if (len) {
+		uint64_t now = clock_now(clock_host());
+		if (!atomic_load_explicit(&c->first_byte_ns, memory_order_relaxed))
+			atomic_store(&c->first_byte_ns, now);
+		atomic_store_explicit(&c->last_byte_ns, now, memory_order_relaxed);
+	}
 	if (!c->ring) { /* --console none, no log, no line watcher */
 		pthread_mutex_unlock(&c->lock);
 		return;
@@ -158,10 +165,14 @@ static void *writer_thread(void *arg)
 			log_ratelimited(LOG_WARN, "the serial log cannot be written: %s",
 					strerror(errno));
 		}
+		if (c->bytes_fn)
+			c->bytes_fn(c->line_opaque, chunk, n);
 		if (c->line_fn)
 			feed_lines(c, chunk, n);
 		pthread_mutex_lock(&c->lock);
 		c->tail += n;
+		if (c->head == c->tail)
+			pthread_cond_broadcast(&c->drained);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -182,10 +193,12 @@ struct console *console_create(const struct console_opts *o, char *why, size_t w
 	c->out_fd = -1;
 	c->log_fd = -1;
 	c->line_fn = o->line_fn;
+	c->bytes_fn = o->bytes_fn;
 	c->line_opaque = o->line_opaque;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	if (mode == CONSOLE_NONE && !o->log_path && !o->line_fn)
+	pthread_cond_init(&c->drained, NULL);
+	if (mode == CONSOLE_NONE && !o->log_path && !o->line_fn && !o->bytes_fn)
 		return c;
 	c->ring = malloc(RING_SIZE);
 	if (!c->ring) {
@@ -231,6 +244,34 @@ struct byte_sink *console_sink(struct console *c)
 uint64_t console_first_byte_ns(struct console *c)
 {
 	return atomic_load(&c->first_byte_ns);
+}
+
+uint64_t console_last_byte_ns(struct console *c)
+{
+	return atomic_load_explicit(&c->last_byte_ns, memory_order_relaxed);
+}
+
+bool console_sync(struct console *c, unsigned int ms)
+{
+	struct timespec deadline;
+	bool done;
+
+	if (!c->writer_started)
+		return true;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->lock);
+	while (c->head != c->tail)
+		if (pthread_cond_timedwait(&c->drained, &c->lock, &deadline) == ETIMEDOUT)
+			break;
+	done = c->head == c->tail;
+	pthread_mutex_unlock(&c->lock);
+	return done;
 }
 
 uint64_t console_dropped(struct console *c)

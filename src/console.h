@@ -10,6 +10,7 @@
 #ifndef HOSTEL_CONSOLE_H
 #define HOSTEL_CONSOLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "hostel/chardev.h"
@@ -30,11 +31,21 @@ struct console_opts {
 	 * 1024 bytes) on the console's writer thread, in order. */
 	void (*line_fn)(void *opaque, const char *line);
 	void *line_opaque;
+	/* If set: the output bytes as they come, on the writer thread, each
+	 * piece before its lines go to @line_fn (opaque: @line_opaque). */
+	void (*bytes_fn)(void *opaque, const uint8_t *buf, size_t len);
 };
 
 struct console *console_create(const struct console_opts *o, char *why, size_t whylen) __must_check;
 /* Host clock (clock_host()) at the guest's first output byte, 0 if none yet. */
 uint64_t console_first_byte_ns(struct console *c);
+/* Host clock at the guest's latest output byte, 0 if none yet. */
+uint64_t console_last_byte_ns(struct console *c);
+/*
+ * Wait (at most @ms) until the writer thread has handed every byte written
+ * so far to the line and bytes watchers. True if it has.
+ */
+bool console_sync(struct console *c, unsigned int ms);
 /*
  * Start reading input (stdio mode) into @uart; @quit is called on Ctrl-A x.
  * The terminal goes raw at the first attach and stays so across reboots.
