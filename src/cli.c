@@ -81,6 +81,12 @@ const char cli_run_usage[] =
 	"                           1h), print the last console lines, exit 85\n"
 	"      --ready REGEX        a console line matching REGEX (extended) marks the\n"
 	"                           guest ready; hostel logs when it came\n"
+	"      --doctor-after DURATION\n"
+	"                           the boot doctor: when the guest stops at a known\n"
+	"                           stage (no root device, no init, init died, out of\n"
+	"                           memory) or prints nothing for DURATION (default\n"
+	"                           30s; 0 turns the doctor off), say on stderr in a\n"
+	"                           line or two what is likely wrong (\"hostel: doctor:\")\n"
 	"      --serial-log FILE    write the whole console transcript to FILE too\n"
 	"      --report FILE        at the end, write a report of the run: version,\n"
 	"                           machine, times (start, first guest instruction,\n"
@@ -110,7 +116,10 @@ const char cli_run_usage[] =
 	"  \"disks\": [{\"path\": \"PATH\", \"readonly\": false, \"snapshot\": false,\n"
 	"             \"cache\": \"writeback\"|\"none\"}, ...],\n"
 	"  \"reboot\": true|false, \"debug_exit\": false|true|PORT|\"0x501\",\n"
-	"  \"shutdown_grace\": S, \"kernel_unpack\": true|false\n"
+	"  \"shutdown_grace\": S, \"kernel_unpack\": true|false,\n"
+	"  \"timeout\": \"90s\"|S|false, \"doctor_after\": \"30s\"|S|false, \"ready\": \"REGEX\",\n"
+	"  \"serial_log\": \"PATH\", \"report\": \"PATH\", \"report_format\": \"json\"|\"junit\",\n"
+	"  \"api_socket\": \"PATH\"\n"
 	"--disk on the command line replaces the file's whole \"disks\" list.\n";
 
 int cli_parse_disk(const char *s, struct disk_opts *d, char *err, size_t errlen)
@@ -244,6 +253,7 @@ enum {
 	OPT_REPORT,
 	OPT_REPORT_FORMAT,
 	OPT_API_SOCKET,
+	OPT_DOCTOR_AFTER,
 	OPT_MAX,
 };
 
@@ -263,6 +273,7 @@ void cli_defaults(struct hostel_opts *o)
 	o->cpus = 1;
 	o->console = CON_STDIO;
 	o->grace_s = 30;
+	o->doctor_after_ms = 30000;
 }
 
 /*
@@ -317,13 +328,21 @@ static int merge_config(struct hostel_opts *o, const unsigned char *given, char 
 		o->debug_exit = cli->debug_exit;
 	if (given[OPT_GRACE])
 		o->grace_s = cli->grace_s;
+	if (given[OPT_TIMEOUT])
+		o->timeout_ms = cli->timeout_ms;
+	if (given[OPT_DOCTOR_AFTER])
+		o->doctor_after_ms = cli->doctor_after_ms;
+	if (given[OPT_READY])
+		o->ready_re = cli->ready_re;
+	if (given[OPT_SERIAL_LOG])
+		o->serial_log = cli->serial_log;
+	if (given[OPT_REPORT])
+		o->report = cli->report;
+	if (given[OPT_REPORT_FORMAT])
+		o->report_junit = cli->report_junit;
+	if (given[OPT_API_SOCKET])
+		o->api_socket = cli->api_socket;
 	/* Not in the config file: carried over as given. */
-	o->timeout_ms = cli->timeout_ms;
-	o->ready_re = cli->ready_re;
-	o->serial_log = cli->serial_log;
-	o->report = cli->report;
-	o->report_junit = cli->report_junit;
-	o->api_socket = cli->api_socket;
 	o->exec_argc = cli->exec_argc;
 	o->exec_argv = cli->exec_argv;
 	if (o->cmd == CMD_EXEC && !given[OPT_CONSOLE] && o->console == CON_STDIO)
@@ -374,6 +393,7 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 		{"report", required_argument, NULL, OPT_REPORT},
 		{"report-format", required_argument, NULL, OPT_REPORT_FORMAT},
 		{"api-socket", required_argument, NULL, OPT_API_SOCKET},
+		{"doctor-after", required_argument, NULL, OPT_DOCTOR_AFTER},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -544,6 +564,15 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 				snprintf(err, errlen,
 					 "--timeout '%s' is not a duration from 1ms to a week "
 					 "(examples: 90, 30s, 500ms, 5m, 1h)",
+					 arg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_DOCTOR_AFTER:
+			if (cli_parse_duration(arg, &o->doctor_after_ms)) {
+				snprintf(err, errlen,
+					 "--doctor-after '%s' is not a duration up to a week, or 0 "
+					 "for no doctor (examples: 30s, 2m, 0)",
 					 arg);
 				return -EINVAL;
 			}

@@ -46,6 +46,7 @@ struct hostel_opts {
 	unsigned int nr_disks; /* --disk, in order: vda, vdb, ... */
 	struct disk_opts disks[CLI_MAX_DISKS];
 	uint64_t timeout_ms;	/* --timeout: stop the guest after this long; 0 = never */
+	uint64_t doctor_after_ms; /* --doctor-after: silence before a diagnosis; 0 = no doctor */
 	const char *ready_re;	/* --ready REGEX: console line that marks the guest ready */
 	const char *serial_log; /* --serial-log FILE: full console transcript */
 	const char *report;	/* --report FILE */

@@ -160,6 +160,37 @@ static int get_timeout(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 	return 0;
 }
 
+/* "doctor_after": a duration string as --doctor-after takes ("0" too), a
+ * number of seconds, or false (no doctor). */
+static int get_doctor_after(struct ctx *c, const cJSON *it, struct hostel_opts *o)
+{
+	char q[JSON_QUOTE_LEN];
+	uint64_t ms = 0;
+	long long s;
+	if (cJSON_IsFalse(it)) {
+		o->doctor_after_ms = 0;
+		return 0;
+	}
+	if (cJSON_IsNumber(it)) {
+		if (json_get_int(it, 0, 7 * 24 * 3600, &s))
+			return fail(c,
+				    "key \"doctor_after\": %g is not a whole number of seconds "
+				    "from 0 to a week",
+				    it->valuedouble);
+		o->doctor_after_ms = (uint64_t)s * 1000;
+		return 0;
+	}
+	if (!cJSON_IsString(it))
+		return wrong_type(c, "doctor_after", it, "a duration (\"30s\"), seconds or false");
+	if (cli_parse_duration(it->valuestring, &ms))
+		return fail(c,
+			    "key \"doctor_after\": \"%s\" is not a duration up to a week "
+			    "(examples: \"30s\", \"2m\", \"0\")",
+			    json_quote(it->valuestring, q, sizeof(q)));
+	o->doctor_after_ms = ms;
+	return 0;
+}
+
 static int get_ready(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 {
 	char q[JSON_QUOTE_LEN];
@@ -320,7 +351,7 @@ int config_parse(const char *text, size_t len, const char *name, const char *dir
 		"kernel",	  "initrd",	   "cmdline",	 "auto_cmdline", "memory",
 		"cpus",		  "console",	   "disks",	 "reboot",	 "debug_exit",
 		"shutdown_grace", "kernel_unpack", "timeout",	 "ready",	 "serial_log",
-		"report",	  "report_format", "api_socket", NULL,
+		"report",	  "report_format", "api_socket", "doctor_after", NULL,
 	};
 	struct ctx c = {
 		.name = name, .dir = dir && *dir ? dir : NULL, .err = err, .errlen = errlen};
@@ -383,6 +414,8 @@ int config_parse(const char *text, size_t len, const char *name, const char *dir
 			o->no_unpack = !b;
 		} else if (!strcmp(k, "timeout")) {
 			r = get_timeout(&c, it, o);
+		} else if (!strcmp(k, "doctor_after")) {
+			r = get_doctor_after(&c, it, o);
 		} else if (!strcmp(k, "ready")) {
 			r = get_ready(&c, it, o);
 		} else if (!strcmp(k, "serial_log")) {
@@ -530,6 +563,15 @@ cJSON *config_to_cjson(const struct hostel_opts *o)
 		ok = ok && cJSON_AddStringToObject(root, "timeout", buf);
 	else
 		ok = ok && cJSON_AddFalseToObject(root, "timeout");
+	if (o->doctor_after_ms % 1000)
+		snprintf(buf, sizeof(buf), "%llums", (unsigned long long)o->doctor_after_ms);
+	else
+		snprintf(buf, sizeof(buf), "%llus",
+			 (unsigned long long)(o->doctor_after_ms / 1000));
+	if (o->doctor_after_ms)
+		ok = ok && cJSON_AddStringToObject(root, "doctor_after", buf);
+	else
+		ok = ok && cJSON_AddFalseToObject(root, "doctor_after");
 	if (ok && o->ready_re)
 		ok = cJSON_AddStringToObject(root, "ready", o->ready_re);
 	if (ok && o->serial_log)

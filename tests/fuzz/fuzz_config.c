@@ -46,6 +46,7 @@ static void check_same(const struct hostel_opts *a, const struct hostel_opts *b)
 	check(a->no_unpack == b->no_unpack);
 	check(a->debug_exit == b->debug_exit);
 	check(a->grace_s == b->grace_s);
+	check(a->doctor_after_ms == b->doctor_after_ms);
 	check(a->nr_disks == b->nr_disks);
 	for (unsigned int i = 0; i < a->nr_disks; i++) {
 		check(!strcmp(a->disks[i].path, b->disks[i].path));

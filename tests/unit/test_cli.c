@@ -195,11 +195,20 @@ static void test_exec_and_ci_options(void **state)
 	assert_string_equal(o.report, "r.xml");
 	assert_true(o.report_junit);
 	assert_int_equal(o.exec_argc, 0);
+	assert_int_equal(o.doctor_after_ms, 30000); /* the doctor's default */
+	assert_int_equal(parse(&o, err, "run", "--doctor-after", "20s", NULL), 0);
+	assert_int_equal(o.doctor_after_ms, 20000);
+	assert_int_equal(parse(&o, err, "exec", "--doctor-after", "0", "--", "true", NULL), 0);
+	assert_int_equal(o.doctor_after_ms, 0); /* 0: no doctor */
+	assert_non_null(strstr(cli_run_usage, "--doctor-after DURATION"));
 
 	expect_usage("hostel exec needs a command", "exec", NULL);
 	expect_usage("hostel exec needs a command", "exec", "--memory", "1G", "--", NULL);
 	expect_usage("--timeout '0'", "run", "--timeout", "0", NULL);
 	expect_usage("--timeout 'soon'", "run", "--timeout", "soon", NULL);
+	expect_usage("--doctor-after 'later'", "run", "--doctor-after", "later", NULL);
+	expect_usage("--doctor-after '-1'", "run", "--doctor-after", "-1", NULL);
+	expect_usage("--doctor-after needs a value", "run", "--doctor-after", NULL);
 	expect_usage("--ready '('", "run", "--ready", "(", NULL);
 	expect_usage("--report-format 'xml'", "run", "--report-format", "xml", NULL);
 	expect_usage("--timeout given more than once", "run", "--timeout", "1", "--timeout", "2",

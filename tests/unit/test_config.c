@@ -63,7 +63,7 @@ static void write_file(const char *path, const void *data, size_t len)
 
 static int parse_argv(struct hostel_opts *o, char *err, ...)
 {
-	char *argv[32];
+	char *argv[48];
 	int argc = 0;
 	va_list ap;
 	va_start(ap, err);
@@ -197,6 +197,19 @@ static void test_run_keys(void **state)
 	assert_true(o->timeout_ms == 250);
 	assert_int_equal(parse_json(o, "{\"timeout\": false}", err), 0);
 	assert_true(o->timeout_ms == 0);
+	/* doctor_after: 30 s by default; a duration, seconds, 0 or false (off). */
+	assert_int_equal(parse_json(o, "{}", err), 0);
+	assert_true(o->doctor_after_ms == 30000);
+	assert_int_equal(parse_json(o, "{\"doctor_after\": \"2m\"}", err), 0);
+	assert_true(o->doctor_after_ms == 120000);
+	assert_int_equal(parse_json(o, "{\"doctor_after\": 45}", err), 0);
+	assert_true(o->doctor_after_ms == 45000);
+	assert_int_equal(parse_json(o, "{\"doctor_after\": \"1500ms\"}", err), 0);
+	assert_true(o->doctor_after_ms == 1500);
+	assert_int_equal(parse_json(o, "{\"doctor_after\": 0}", err), 0);
+	assert_true(o->doctor_after_ms == 0);
+	assert_int_equal(parse_json(o, "{\"doctor_after\": false}", err), 0);
+	assert_true(o->doctor_after_ms == 0);
 	assert_null(o->ready_re);
 	assert_null(o->report);
 	free(o);
@@ -304,6 +317,10 @@ static void test_rejects_types(void **state)
 	expect_reject("{\"shutdown_grace\": \"30\"}", "key \"shutdown_grace\": expected a number");
 	expect_reject("{\"kernel_unpack\": null}", "key \"kernel_unpack\": expected true or false");
 	expect_reject("{\"timeout\": true}", "key \"timeout\": expected a duration");
+	expect_reject("{\"doctor_after\": true}", "key \"doctor_after\": expected a duration");
+	expect_reject("{\"doctor_after\": -1}", "key \"doctor_after\": -1 is not a whole number");
+	expect_reject("{\"doctor_after\": \"soon\"}", "\"soon\" is not a duration");
+	expect_reject("{\"doctor_after\": \"8d\"}", "\"8d\" is not a duration");
 	expect_reject("{\"ready\": 1}", "key \"ready\": expected a string, got a number");
 	expect_reject("{\"serial_log\": false}", "key \"serial_log\": expected a string");
 	expect_reject("{\"report\": []}", "key \"report\": expected a string, got an array");
@@ -508,6 +525,7 @@ static void assert_same_machine(const struct hostel_opts *a, const struct hostel
 	assert_int_equal(a->debug_exit, b->debug_exit);
 	assert_int_equal(a->grace_s, b->grace_s);
 	assert_true(a->timeout_ms == b->timeout_ms);
+	assert_true(a->doctor_after_ms == b->doctor_after_ms);
 	SAME_STR(ready_re);
 	SAME_STR(serial_log);
 	SAME_STR(report);
@@ -576,6 +594,29 @@ static void test_merge_with_command_line(void **state)
 	assert_true(o->no_unpack);
 	assert_false(o->auto_cmdline);
 	assert_int_equal(o->cpus, 2);
+
+	/* The run keys of a file stand, unless their option is given. */
+	const char *runjson = "{\"timeout\": \"90s\", \"doctor_after\": \"10s\", "
+			      "\"ready\": \"^up$\", \"serial_log\": \"/s.log\", "
+			      "\"report\": \"/r.json\", \"report_format\": \"junit\", "
+			      "\"api_socket\": \"/a.sock\"}";
+	write_file(path, runjson, strlen(runjson));
+	assert_int_equal(parse_argv(o, err, "run", "--config", path, NULL), 0);
+	assert_true(o->timeout_ms == 90000);
+	assert_true(o->doctor_after_ms == 10000);
+	assert_string_equal(o->ready_re, "^up$");
+	assert_string_equal(o->serial_log, "/s.log");
+	assert_string_equal(o->report, "/r.json");
+	assert_true(o->report_junit);
+	assert_string_equal(o->api_socket, "/a.sock");
+	assert_int_equal(parse_argv(o, err, "run", "--config", path, "--timeout", "5s",
+				    "--doctor-after", "0", "--report-format", "json", NULL),
+			 0);
+	assert_true(o->timeout_ms == 5000);
+	assert_true(o->doctor_after_ms == 0);
+	assert_false(o->report_junit);
+	assert_string_equal(o->ready_re, "^up$");
+	write_file(path, json, strlen(json));
 
 	/* A file and the equivalent command line give the same machine. */
 	assert_int_equal(parse_argv(want, err, "run", "--kernel", "/k", "--cpus", "2", "--memory",
@@ -655,6 +696,7 @@ static void test_print_config(void **state)
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "kernel_unpack")));
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "auto_cmdline")));
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "timeout")));
+	assert_string_equal(cJSON_GetObjectItem(j, "doctor_after")->valuestring, "30s");
 	assert_string_equal(cJSON_GetObjectItem(j, "report_format")->valuestring, "json");
 	assert_null(cJSON_GetObjectItem(j, "ready"));
 	assert_null(cJSON_GetObjectItem(j, "report"));
@@ -671,11 +713,18 @@ static void test_print_config(void **state)
 				    "--no-kernel-unpack", "--no-auto-cmdline", "--timeout",
 				    "1500ms", "--ready", "^ok \"$", "--serial-log", "/s.log",
 				    "--report", "/r.json", "--report-format", "junit",
-				    "--api-socket", "/a.sock", NULL),
+				    "--api-socket", "/a.sock", "--doctor-after", "1m", NULL),
 			 0);
 	round_trip(o);
 	o->timeout_ms = 120000;
 	round_trip(o);
+	o->doctor_after_ms = 0; /* no doctor: false */
+	round_trip(o);
+	o->doctor_after_ms = 2500;
+	round_trip(o);
+	text = config_to_json(o);
+	assert_non_null(strstr(text, "\"doctor_after\": \"2500ms\""));
+	free(text);
 	text = config_to_json(o);
 	assert_non_null(strstr(text, "\"memory\": \"1536M\""));
 	assert_non_null(strstr(text, "\"debug_exit\": \"0x501\""));
