@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "console.h"
 #include "ctl.h"
+#include "doctor.h"
 #include "evloop.h"
 #include "exitcode.h"
 #include "hostel-config.h"
@@ -202,6 +203,12 @@ struct session {
 	pthread_mutex_t vm_lock;
 	struct vm *cur_vm;
 	struct vmctl ctl; /* --api-socket: lives across reboots */
+	/* The boot doctor: fed on the console's writer thread, asked on the
+	 * event loop's (silence) and the main thread (stops); under doc_lock. */
+	pthread_mutex_t doc_lock;
+	struct doctor doc;
+	bool doc_said;			/* this boot's diagnosis is out */
+	char doc_text[DOCTOR_TEXT_MAX]; /* the latest diagnosis, for --report */
 };
 
 /* State of one boot: everything here is created and destroyed per boot, so
@@ -217,6 +224,8 @@ struct boot {
 	int sigfd;
 	struct timer *grace;
 	struct timer *timeout;
+	struct timer *doctor; /* the doctor's silence timer */
+	uint64_t quiet_from;  /* host clock the current silence is counted from */
 };
 
 static void on_timeout(void *opaque)
@@ -244,6 +253,76 @@ static bool is_panic_line(const char *line)
 	return !strncmp(line, "Kernel panic - not syncing", 26);
 }
 
+/* Print a diagnosis, a line each, and keep it for the report; doc_lock held. */
+static void doctor_say(struct session *s, const char *text)
+{
+	s->doc_said = true;
+	snprintf(s->doc_text, sizeof(s->doc_text), "%s", text);
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, "\n");
+		log_note("doctor: %.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
+/* Console output, on the console's writer thread: to the doctor. */
+static void on_console_bytes(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct session *s = opaque;
+	pthread_mutex_lock(&s->doc_lock);
+	doctor_feed(&s->doc, buf, len);
+	pthread_mutex_unlock(&s->doc_lock);
+}
+
+/*
+ * The doctor's timer, on the event loop: the silence is counted from the
+ * latest console byte (or the boot's start, or the end of a pause), so the
+ * timer only moves its deadline on until the guest has been quiet for the
+ * whole --doctor-after period.
+ */
+static void on_doctor_timer(void *opaque)
+{
+	struct boot *b = opaque;
+	struct session *s = b->s;
+	uint64_t now = clock_now(clock_host());
+	uint64_t period = s->o->doctor_after_ms * 1000000ULL;
+	uint64_t last = console_last_byte_ns(s->con);
+	char text[DOCTOR_TEXT_MAX];
+
+	if (atomic_load(&b->vm.paused))
+		b->quiet_from = now; /* paused on request: not the guest's silence */
+	if (last > b->quiet_from)
+		b->quiet_from = last;
+	if (now - b->quiet_from < period) {
+		timer_arm(b->doctor, b->quiet_from + period);
+		return;
+	}
+	pthread_mutex_lock(&s->doc_lock);
+	bool said = s->doc_said;
+	if (!said && doctor_silence(&s->doc, now - b->quiet_from, text, sizeof(text))) {
+		doctor_say(s, text);
+		said = true;
+	}
+	pthread_mutex_unlock(&s->doc_lock);
+	/* Up and idle (at a prompt, after --ready): look again a period on. */
+	if (!said)
+		timer_arm(b->doctor, now + period);
+}
+
+/* The guest stopped (panic, timeout...): a known stage's diagnosis, once. */
+static void doctor_after_stop(struct session *s)
+{
+	char text[DOCTOR_TEXT_MAX];
+	if (!s->o->doctor_after_ms || !s->con)
+		return;
+	/* The writer thread may still hold the last lines (the panic's own). */
+	console_sync(s->con, 1000);
+	pthread_mutex_lock(&s->doc_lock);
+	if (!s->doc_said && doctor_stopped(&s->doc, text, sizeof(text)))
+		doctor_say(s, text);
+	pthread_mutex_unlock(&s->doc_lock);
+}
+
 /* Console lines, on the console's writer thread: panics, --ready. */
 static void on_console_line(void *opaque, const char *line)
 {
@@ -263,6 +342,9 @@ static void on_console_line(void *opaque, const char *line)
 	if (s->rep)
 		snprintf(s->ready_line, sizeof(s->ready_line), "%s", line);
 	atomic_store(&s->ready_ns, now);
+	pthread_mutex_lock(&s->doc_lock);
+	doctor_mark_up(&s->doc);
+	pthread_mutex_unlock(&s->doc_lock);
 	log_info("ready after %.3f s: %s", (double)(now - s->t_start_ns) / 1e9, line);
 }
 
@@ -337,6 +419,9 @@ static void boot_teardown(struct boot *b)
 	if (b->timeout)
 		evloop_timer_destroy(b->el, b->timeout);
 	b->timeout = NULL;
+	if (b->doctor)
+		evloop_timer_destroy(b->el, b->doctor);
+	b->doctor = NULL;
 	if (b->board_up)
 		board_destroy(&b->board);
 	b->board_up = false;
@@ -554,6 +639,13 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		}
 		timer_arm(b->timeout, s->deadline_ns);
 	}
+	if (o->doctor_after_ms) {
+		b->doctor = evloop_timer_create(b->el, on_doctor_timer, b);
+		if (!b->doctor) {
+			log_error("cannot create the boot doctor's timer");
+			return VM_STOP_NONE;
+		}
+	}
 	b->sigfd = signalfd(-1, &s->mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (!b->grace || b->sigfd < 0 || evloop_add(b->el, b->sigfd, EPOLLIN, on_signal, b)) {
 		log_error("cannot watch signals: %s", strerror(errno));
@@ -572,6 +664,23 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		  (unsigned long long)(o->memory >> 20), o->cpus, s->cmdline);
 	if (s->rep && !s->rep->t_first_insn)
 		s->rep->t_first_insn = clock_now(clock_host());
+	if (b->doctor) {
+		/* A fresh doctor per boot; the last boot's bytes are all in. */
+		console_sync(s->con, 1000);
+		struct doctor_facts df = {
+			.cmdline = s->cmdline,
+			.nr_disks = s->nr_disks,
+			.have_initrd = s->initrd != NULL,
+			.exec = o->cmd == CMD_EXEC,
+			.memory_mib = o->memory >> 20,
+		};
+		pthread_mutex_lock(&s->doc_lock);
+		doctor_init(&s->doc, &df);
+		s->doc_said = false;
+		pthread_mutex_unlock(&s->doc_lock);
+		b->quiet_from = clock_now(clock_host());
+		timer_arm(b->doctor, b->quiet_from + o->doctor_after_ms * 1000000ULL);
+	}
 	if (vcpus_start(&b->vm)) {
 		log_error("cannot start vCPU threads");
 		vm_request_stop(&b->vm, VM_STOP_HOST_ERR, 0, "cannot start vCPU threads");
@@ -717,6 +826,7 @@ static void write_report(struct session *s, int code)
 	r->command_status = atomic_load(&s->exec_status);
 	r->console_bytes_dropped = s->con ? console_dropped(s->con) : 0;
 	r->console_tail = s->con && console_tail(s->con, 20, tail, sizeof(tail)) ? tail : NULL;
+	r->doctor = s->doc_text[0] ? s->doc_text : NULL;
 	if (report_write(r, o->report_junit ? REPORT_JUNIT : REPORT_JSON, o->report, why,
 			 sizeof(why)))
 		log_error("%s", why);
@@ -751,6 +861,7 @@ static int vmm_run(const struct hostel_opts *o)
 		s.deadline_ns = s.t_start_ns + o->timeout_ms * 1000000ULL;
 	atomic_store(&s.exec_status, -1);
 	pthread_mutex_init(&s.vm_lock, NULL);
+	pthread_mutex_init(&s.doc_lock, NULL);
 	if (o->ready_re) {
 		if (regcomp(&s.ready_re, o->ready_re, REG_EXTENDED | REG_NOSUB) != 0) {
 			log_error("--ready: '%s' is not a valid extended regular expression",
@@ -871,6 +982,7 @@ static int vmm_run(const struct hostel_opts *o)
 		.log_path = o->serial_log,
 		.line_fn = on_console_line,
 		.line_opaque = &s,
+		.bytes_fn = o->doctor_after_ms ? on_console_bytes : NULL,
 	};
 	s.con = console_create(&co, why, sizeof(why));
 	if (!s.con) {
@@ -920,6 +1032,7 @@ static int vmm_run(const struct hostel_opts *o)
 			code = HOSTEL_EXIT_PANIC;
 			log_error("the guest kernel panicked");
 			print_console_tail(&s);
+			doctor_after_stop(&s);
 			break;
 		case VM_STOP_CPU_FAIL:
 			code = HOSTEL_EXIT_CPU_FAILURE;
@@ -933,6 +1046,7 @@ static int vmm_run(const struct hostel_opts *o)
 			code = HOSTEL_EXIT_TIMEOUT;
 			log_error("%s", b->vm.stop_detail);
 			print_console_tail(&s);
+			doctor_after_stop(&s);
 			break;
 		case VM_STOP_HOST_ERR:
 		default:
@@ -957,6 +1071,7 @@ static int vmm_run(const struct hostel_opts *o)
 			code = HOSTEL_EXIT_NO_STATUS;
 			log_error("exec: the guest stopped before the command reported its status");
 			print_console_tail(&s);
+			doctor_after_stop(&s);
 		}
 	}
 out:

@@ -106,6 +106,10 @@ static char *render_json(const struct report *r)
 					(double)r->console_bytes_dropped);
 	}
 	cJSON_AddStringToObject(root, "console_tail", r->console_tail ? r->console_tail : "");
+	if (r->doctor)
+		cJSON_AddStringToObject(root, "doctor", r->doctor);
+	else
+		cJSON_AddNullToObject(root, "doctor");
 	char *text = cJSON_Print(root);
 	cJSON_Delete(root);
 	return text;

@@ -47,6 +47,7 @@ struct report {
 	uint64_t unclaimed_pio, unclaimed_mmio;
 	uint64_t console_bytes_dropped;
 	const char *console_tail; /* last console lines (may be NULL) */
+	const char *doctor;	  /* the boot doctor's diagnosis (NULL: none) */
 };
 
 /* The report as text (malloc'd, NUL-terminated), or NULL when out of memory. */

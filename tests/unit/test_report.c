@@ -77,8 +77,19 @@ static void test_json_fields(void **state)
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(dv, 0), "base")->valuestring,
 			    "0x3f8");
 	assert_non_null(strstr(cJSON_GetObjectItem(j, "console_tail")->valuestring, "<panic>"));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "doctor"))); /* no diagnosis */
 	cJSON_Delete(j);
 	free(text);
+
+	/* The boot doctor's diagnosis, both lines, as a string. */
+	r.doctor = "the kernel cannot find its root device: root=/dev/vda\n\"add\" --disk";
+	text = report_render(&r, REPORT_JSON);
+	j = cJSON_Parse(text);
+	assert_non_null(j);
+	assert_string_equal(cJSON_GetObjectItem(j, "doctor")->valuestring, r.doctor);
+	cJSON_Delete(j);
+	free(text);
+	r.doctor = NULL;
 
 	/* A run whose command did not end: command_status is null. */
 	r.command_status = -1;
