@@ -134,7 +134,8 @@ int bzimage_parse(const void *img, size_t len, struct bzimage_info *out, const c
 		return fail(why, -EINVAL, "no 'HdrS' signature at offset 0x202: not a bzImage");
 	if (h.version < BOOT_MIN_PROTOCOL)
 		return fail(why, -EINVAL,
-			    "boot protocol %u.%02u is too old (need %u.%02u or newer)",
+			    "boot protocol %u.%02u is too old (need %u.%02u or newer, Linux 2.6.22 "
+			    "on): boot a newer kernel",
 			    PROTO_ARGS(h.version), PROTO_ARGS(BOOT_MIN_PROTOCOL));
 	/*
 	 * Only a bzImage's protected-mode part runs at 1 MiB; a zImage wants

@@ -86,13 +86,16 @@ int vm_create(struct vm *vm, uint64_t ram_size, unsigned int nr_vcpus, char *why
 	}
 	ret = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (ret != KVM_API_VERSION) {
-		snprintf(why, whylen, "KVM API version %d, hostel needs %d", ret, KVM_API_VERSION);
+		snprintf(why, whylen, "KVM API version %d, hostel needs %d: update the host kernel",
+			 ret, KVM_API_VERSION);
 		ret = -ENOTSUP;
 		goto fail;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(required_caps); i++) {
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
-			snprintf(why, whylen, "KVM lacks %s, which hostel needs (kernel too old?)",
+			snprintf(why, whylen,
+				 "KVM lacks %s, which hostel needs: the host kernel is too old "
+				 "(update it)",
 				 required_caps[i].name);
 			ret = -ENOTSUP;
 			goto fail;

@@ -280,7 +280,9 @@ static void test_reject_old_protocol(void **state)
 	o.version = 0x0204;
 	struct img im = make_img(&o);
 
-	expect_reject(&im, -EINVAL, "boot protocol 2.04 is too old (need 2.06 or newer)");
+	expect_reject(&im, -EINVAL,
+		      "boot protocol 2.04 is too old (need 2.06 or newer, Linux 2.6.22 on): boot a "
+		      "newer kernel");
 	free(im.buf);
 }
 
