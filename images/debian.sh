@@ -2,20 +2,21 @@
 # A Debian 12 (bookworm) guest on a disk: the root filesystem debootstrap
 # makes (minbase plus systemd, udev, fio and a few tools), the modules of
 # the kernel from images/kernel.sh, hostel's configuration from
-# images/debian/rootfs/, packed as a sparse 2 GiB raw ext4 image; and a
-# small busybox initrd that loads virtio and ext4, mounts the disk and
-# starts the image's systemd.
+# images/debian/rootfs/, packed as a sparse 2 GiB raw ext4 image; and,
+# through images/debian-initrd.sh, a small busybox initrd that loads virtio
+# and ext4, mounts the disk and starts the image's systemd.
 #
 #   images/debian.sh [--quiet] [--force]
 #
 # Writes $CACHE/debian/ (CACHE: $HOSTEL_CACHE, else $XDG_CACHE_HOME/hostel,
 # else ~/.cache/hostel):
 #   debian.img          the disk, ext4 on the whole device (label debian-root)
-#   debian-initrd.img   the initrd, cpio newc, gzip'd
-#   debian.stamp        a hash of every input: this recipe, lib.sh,
-#                       images/debian/, the busybox binary, the kernel's VERSION
-# It rebuilds only when that hash changes, or with --force. --quiet prints
-# nothing when there is nothing to do.
+#   debian.stamp        a hash of every input of the disk: this recipe,
+#                       lib.sh, images/debian/rootfs/, the kernel's VERSION
+#   debian-initrd.img   the initrd, and its own stamp: images/debian-initrd.sh
+# It rebuilds the disk only when that hash changes, or with --force (which
+# it passes on to the initrd's recipe). --quiet prints nothing when there
+# is nothing to do.
 #
 # Needs root: debootstrap chroots into the new tree to run the packages'
 # scripts, and the tree holds root-owned files mkfs.ext4 must read. Started
@@ -43,9 +44,6 @@ suite=bookworm
 size=2G
 # debootstrap --variant=minbase adds these (and what they depend on).
 packages=(systemd systemd-sysv udev kmod e2fsprogs procps util-linux fio iproute2)
-# The initrd's modules: crc32c first (ext4 and jbd2 ask the crypto API for
-# it by name, which modules.dep does not record), then the disk and ext4.
-initrd_modules=(crc32c_generic crc32c-intel virtio_pci virtio_blk ext4)
 # Units that only cost boot time in a throwaway test guest, or wait for
 # hardware and people it will never have. getty-static starts gettys on
 # tty2-6 (the image has no logind to do it on demand): the serial console
@@ -57,23 +55,30 @@ masked=(apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer
 root=$(hostel_cache)
 outdir=$root/debian
 img=$outdir/debian.img
-initrd=$outdir/debian-initrd.img
 stampf=$outdir/debian.stamp
 
-# The kernel first, as the calling user: its cache stays theirs.
+# The kernel and the initrd first, as the calling user: they need no root
+# and their cache stays theirs. (Under sudo, below, they are done.)
 kernel_load
+if [ -z "${HOSTEL_OWNER:-}" ]; then
+	initrd_opts=()
+	[ "$quiet" -eq 0 ] || initrd_opts+=(--quiet)
+	[ "$force" -eq 0 ] || initrd_opts+=(--force)
+	"$here/debian-initrd.sh" "${initrd_opts[@]}" || die "images/debian-initrd.sh failed"
+fi
 
-# stamp: one hash over every input, named by its path under images/.
+# stamp: one hash over every input of the disk, named by its path under
+# images/ (the initrd's inputs are not: they have their own stamp).
 stamp_of() {
 	(
 		cd "$here" &&
-			find debian.sh lib.sh debian -type f -print0 | LC_ALL=C sort -z |
+			find debian.sh lib.sh debian/rootfs -type f -print0 | LC_ALL=C sort -z |
 			xargs -0 sha256sum
-		sha256sum /bin/busybox "$KDIR/VERSION" | sed 's| /.*/| |'
+		sha256sum "$KDIR/VERSION" | sed 's| /.*/| |'
 	) | sha256sum | cut -d' ' -f1
 }
 fresh() {
-	[ "$force" -eq 0 ] && [ -f "$img" ] && [ -f "$initrd" ] &&
+	[ "$force" -eq 0 ] && [ -f "$img" ] &&
 		[ "$(cat "$stampf" 2>/dev/null)" = "$stamp" ]
 }
 up_to_date() {
@@ -81,9 +86,6 @@ up_to_date() {
 	exit 0
 }
 
-# busybox is hashed: install it (as the initramfs recipe does) before
-# computing the stamp, so the check and the build agree.
-need_pkgs busybox-static
 stamp=$(stamp_of)
 fresh && up_to_date
 
@@ -97,7 +99,7 @@ fi
 lock_cache debian
 fresh && up_to_date
 
-need_pkgs debootstrap e2fsprogs cpio gzip
+need_pkgs debootstrap e2fsprogs
 
 # mirror: the Debian archive apt on this machine uses for $suite, from
 # deb822 .sources files or one-line sources.list entries.
@@ -236,24 +238,14 @@ mkfs.ext4 -q -F -L debian-root -m 0 -d "$r" "$tmp/debian.img" ||
 	die "mkfs.ext4 failed"
 e2fsck -fn "$tmp/debian.img" >/dev/null 2>&1 || die "e2fsck finds errors in the new image"
 
-say "building the initrd"
-ir=$tmp/initrd
-mkdir -p "$ir"/{dev,proc,sys,newroot}
-install_busybox "$ir"
-copy_modules "$KDIR/lib/modules/$KREL" "$ir" "${initrd_modules[@]}"
-grep -q '/virtio_blk\.ko$' "$ir/etc/hostel/modules" || die "the initrd lacks virtio_blk"
-install -m 0755 "$here/debian/initrd-init" "$ir/init"
-make_cpio "$ir" "$tmp/debian-initrd.img"
-
 # Into place: the stamp goes first and comes back last, so a run cut short
 # between the two renames leaves a build the next run redoes.
 rm -f "$stampf"
-mv -f "$tmp/debian-initrd.img" "$initrd"
 mv -f "$tmp/debian.img" "$img"
 printf '%s\n' "$stamp" >"$tmp/debian.stamp"
 mv -f "$tmp/debian.stamp" "$stampf"
 rm -f "$log"
 if [ -n "${HOSTEL_OWNER:-}" ]; then
-	chown "$HOSTEL_OWNER" "$outdir" "$img" "$initrd" "$stampf"
+	chown "$HOSTEL_OWNER" "$outdir" "$img" "$stampf"
 fi
-say "Debian image ready after ${SECONDS}s: $img ($(du -h --apparent-size "$img" | cut -f1) apparent, $(du -h "$img" | cut -f1) on disk), $initrd ($(du -k "$initrd" | cut -f1) KiB)"
+say "Debian image ready after ${SECONDS}s: $img ($(du -h --apparent-size "$img" | cut -f1) apparent, $(du -h "$img" | cut -f1) on disk)"
