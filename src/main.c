@@ -299,7 +299,7 @@ static void on_doctor_timer(void *opaque)
 	}
 	pthread_mutex_lock(&s->doc_lock);
 	bool said = s->doc_said;
-	if (!said && doctor_silence(&s->doc, now - b->quiet_from, text, sizeof(text))) {
+	if (!said && doctor_silence(&s->doc, (now - b->quiet_from) / 1000000, text, sizeof(text))) {
 		doctor_say(s, text);
 		said = true;
 	}

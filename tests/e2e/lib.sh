@@ -8,7 +8,7 @@ set -uo pipefail
 GUEST_BOUND=${GUEST_BOUND:-300}
 WAIT_BOUND=${WAIT_BOUND:-300}
 # A boot that has not printed its ready line by then has stalled.
-READY_BOUND=${READY_BOUND:-120}
+READY_BOUND=${READY_BOUND:-75}
 READY_PAT='^hostel-guest: ready uptime='
 
 # Nested flakes. In the test bed (HOSTEL_TESTBED=1, KVM inside QEMU/TCG)
@@ -59,15 +59,15 @@ diagnose_hang() {
 	local d=/sys/kernel/debug/kvm
 	[ -d "$d" ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 	if [ -r "$d/exits" ]; then
-		local f line
-		for _ in 1 2; do
-			line=
-			for f in exits io_exits mmio_exits halt_exits halt_wakeup irq_exits irq_injections nmi_injections signal_exits; do
-				line+="$f=$(cat "$d/$f" 2>/dev/null) "
-			done
-			echo "kvm: $line"
-			[ "$_" = 2 ] || sleep 1 # a sampling interval, after the failure
-		done
+		# Every counter (KVM's sums over all VMs, exit kinds included),
+		# twice one second apart; the ones that moved show what a stuck
+		# vCPU keeps doing (pf_fixed: a nested page fault loop, ...).
+		local f a b
+		a=$(cd "$d" && for f in *; do [ -f "$f" ] && printf '%s %s\n' "$f" "$(cat "$f" 2>/dev/null)"; done)
+		sleep 1 # a sampling interval, after the failure
+		b=$(cd "$d" && for f in *; do [ -f "$f" ] && printf '%s %s\n' "$f" "$(cat "$f" 2>/dev/null)"; done)
+		echo "kvm counters that moved in 1 s (name before after):"
+		join --nocheck-order <(echo "$a") <(echo "$b") | awk '$2 != $3 { printf "  %s %s -> %s (+%d)\n", $1, $2, $3, $3 - $2 }'
 	fi
 	echo "---"
 }
