@@ -93,6 +93,10 @@ struct vm {
 	pthread_cond_t pause_cond; /* parked count changed, or paused/stopping did */
 	_Atomic int paused;
 	unsigned int parked; /* vCPU threads waiting in the park */
+	/* kvmclock when the pause began, set again on resume: a paused guest's
+	 * clock stands still (guests on kvm-clock see no jump in time). */
+	struct kvm_clock_data paused_clock;
+	bool clock_held;
 };
 
 /* An interrupt line that drives a GSI with KVM_IRQ_LINE. */

@@ -399,12 +399,24 @@ void vm_pause(struct vm *vm)
 	unsigned int n = vcpus_running(vm);
 	while (vm->parked < n && !atomic_load(&vm->stopping))
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	/* As QEMU does on stop: hold kvmclock, so the guest's time does not
+	 * jump by the pause's length when it resumes. */
+	memset(&vm->paused_clock, 0, sizeof(vm->paused_clock));
+	vm->clock_held = ioctl(vm->vm_fd, KVM_GET_CLOCK, &vm->paused_clock) == 0;
+	if (!vm->clock_held)
+		log_debug("pause: KVM_GET_CLOCK: %s; the guest's clock runs on", strerror(errno));
 	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 void vm_resume(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->pause_lock);
+	if (atomic_load(&vm->paused) && vm->clock_held) {
+		struct kvm_clock_data cd = {.clock = vm->paused_clock.clock};
+		if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &cd) < 0)
+			log_debug("resume: KVM_SET_CLOCK: %s", strerror(errno));
+		vm->clock_held = false;
+	}
 	atomic_store(&vm->paused, 0);
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_mutex_unlock(&vm->pause_lock);

@@ -9,7 +9,8 @@ command -v python3 >/dev/null || fail "python3 is needed for the raw-socket chec
 
 SOCK=$TMP/api.sock
 # A counter on the console every 0.2 s of guest time, forever.
-TICKER=$(b64 'i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.2; done')
+# Each tick carries the guest's uptime (its clock, kvm-clock).
+TICKER=$(b64 'i=0; while :; do i=$((i+1)); read -r up _ </proc/uptime; echo tick-$i $up; sleep 0.2; done')
 
 ctl() { "$HOSTEL" ctl "$SOCK" "$@"; }
 ticks() { grep -c '^tick-' "$TMP/out"; }
@@ -76,6 +77,15 @@ main_session() {
 	ctl status | grep -q '"state":"running"' || fail "status after resume"
 	wait_for "$TMP/out" "^tick-$((n2 + 3))\>"
 	pass "resume: the counter goes on (tick-$((n2 + 3)))"
+	# The guest's clock stood still while paused: between the last tick
+	# before the pause and the first after it, the guest saw one 0.2 s
+	# sleep and a little work, not the 3 s (and more) the pause lasted.
+	up() { sed -n "s/^tick-$1 \([0-9.]*\).*/\1/p" "$TMP/out" | tr -d '\r' | head -1; }
+	u1=$(up "$n2") u2=$(up $((n2 + 1)))
+	[ -n "$u1" ] && [ -n "$u2" ] || fail "no uptime on ticks $n2 and $((n2 + 1))"
+	awk -v a="$u1" -v b="$u2" 'BEGIN { exit !(b - a < 2.5) }' ||
+		fail "the guest's clock ran on while paused: uptime $u1 -> $u2"
+	pass "pause holds the guest's clock: uptime $u1 -> $u2 across a 3 s pause"
 
 	# Bad requests on one connection, each answered, the connection usable.
 	out=$(raw '{not json' '{"id":2,"command":"paws"}' 'BIG:70000' \
