@@ -137,7 +137,14 @@ cat >"$TMP/vm/vm.json" <<'EOF'
   "reboot": false,
   "debug_exit": "0xf4",
   "shutdown_grace": 7,
-  "kernel_unpack": false
+  "kernel_unpack": false,
+  "timeout": "90s",
+  "ready": "^login: ",
+  "serial_log": "serial.log",
+  "report": "/out/report.xml",
+  "report_format": "junit",
+  "api_socket": "vm.sock",
+  "doctor_after": 45
 }
 EOF
 print_config --config "$TMP/vm/vm.json"
@@ -146,7 +153,9 @@ print_config --kernel "$TMP/vm/vmlinuz" --initrd /boot/initrd.img \
 	--cmdline "root=/dev/vda quiet" --no-auto-cmdline --memory 1536M --cpus 3 \
 	--console "file:$TMP/vm/boot.log" --disk "$TMP/vm/root.img,readonly,cache=none" \
 	--disk /srv/scratch.img,snapshot --no-reboot --debug-exit=0xf4 --shutdown-grace 7 \
-	--no-kernel-unpack
+	--no-kernel-unpack --timeout 90 --ready '^login: ' --serial-log "$TMP/vm/serial.log" \
+	--report /out/report.xml --report-format junit --api-socket "$TMP/vm/vm.sock" \
+	--doctor-after 45s
 from_argv=$pc
 [ "$from_file" = "$from_argv" ] ||
 	fail "config file and command line differ: $(diff <(echo "$from_file") <(echo "$from_argv"))"
