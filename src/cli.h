@@ -45,14 +45,14 @@ struct hostel_opts {
 	unsigned int grace_s;  /* SIGTERM: seconds from power button to hard stop */
 	unsigned int nr_disks; /* --disk, in order: vda, vdb, ... */
 	struct disk_opts disks[CLI_MAX_DISKS];
-	uint64_t timeout_ms;	/* --timeout: stop the guest after this long; 0 = never */
+	uint64_t timeout_ms;	  /* --timeout: stop the guest after this long; 0 = never */
 	uint64_t doctor_after_ms; /* --doctor-after: silence before a diagnosis; 0 = no doctor */
-	const char *ready_re;	/* --ready REGEX: console line that marks the guest ready */
-	const char *serial_log; /* --serial-log FILE: full console transcript */
-	const char *report;	/* --report FILE */
-	bool report_junit;	/* --report-format junit (default json) */
-	const char *api_socket; /* --api-socket PATH: the control socket */
-	const char *ctl_path;	/* hostel ctl PATH COMMAND [ARGS-JSON] */
+	const char *ready_re;	  /* --ready REGEX: console line that marks the guest ready */
+	const char *serial_log;	  /* --serial-log FILE: full console transcript */
+	const char *report;	  /* --report FILE */
+	bool report_junit;	  /* --report-format junit (default json) */
+	const char *api_socket;	  /* --api-socket PATH: the control socket */
+	const char *ctl_path;	  /* hostel ctl PATH COMMAND [ARGS-JSON] */
 	const char *ctl_command;
 	const char *ctl_args;
 	int exec_argc; /* hostel exec -- CMD ARG...: the command's words */
