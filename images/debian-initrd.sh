@@ -20,18 +20,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-quiet=0 force=0
-for a in "$@"; do
-	case $a in
-	--quiet) quiet=1 ;;
-	--force) force=1 ;;
-	-h | --help)
-		sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'
-		exit 0
-		;;
-	*) die "unknown option $a (see --help)" ;;
-	esac
-done
+recipe_args "$@"
 
 # crc32c first (ext4 and jbd2 ask the crypto API for it by name, which
 # modules.dep does not record), then the disk, ext4, and the virtio

@@ -13,18 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-quiet=0 force=0
-for a in "$@"; do
-	case $a in
-	--quiet) quiet=1 ;;
-	--force) force=1 ;;
-	-h | --help)
-		sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'
-		exit 0
-		;;
-	*) die "unknown option $a (see --help)" ;;
-	esac
-done
+recipe_args "$@"
 
 # The modules the default guest loads (those this kernel lacks are skipped):
 # virtio devices; pvpanic-mmio, so a guest panic reaches hostel's pvpanic

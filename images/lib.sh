@@ -170,3 +170,22 @@ inputs_hash() {
 		printf '%s %s\n' "$(sha256_of "$f")" "$(basename "$f")"
 	done | sha256sum | cut -d' ' -f1
 }
+
+# recipe_args "$@": the options of a recipe that builds into the cache:
+# --quiet, --force, --help (prints the recipe's header comment). Sets
+# quiet and force.
+recipe_args() {
+	quiet=0 force=0
+	local a
+	for a in "$@"; do
+		case $a in
+		--quiet) quiet=1 ;;
+		--force) force=1 ;;
+		-h | --help)
+			sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'
+			exit 0
+			;;
+		*) die "unknown option $a (see --help)" ;;
+		esac
+	done
+}
