@@ -4,11 +4,11 @@ set -uo pipefail
 
 : "${HOSTEL:?HOSTEL must point at the hostel binary (meson sets it)}"
 # Hang guards, never timing assertions: one guest run (boot, command,
-# power-off) and one wait_for. Nested boots take 10-30 s.
-GUEST_BOUND=${GUEST_BOUND:-300}
+# power-off) and one wait_for. Nested boots take 15-60 s (one-vCPU bed).
+GUEST_BOUND=${GUEST_BOUND:-600}
 WAIT_BOUND=${WAIT_BOUND:-300}
 # A boot that has not printed its ready line by then has stalled.
-READY_BOUND=${READY_BOUND:-75}
+READY_BOUND=${READY_BOUND:-150}
 READY_PAT='^hostel-guest: ready uptime='
 
 # Nested flakes. In the test bed (HOSTEL_TESTBED=1, KVM inside QEMU/TCG)
