@@ -174,26 +174,24 @@ session_start() {
 # guest cannot hang the wait; that case fails the test, and so does a hung
 # guest after WAIT_BOUND seconds.
 wait_for() {
-	local out=$1 pat=$2 n=${3:-1}
-	# grep's own status: tail dies of SIGPIPE once grep is satisfied.
-	timeout "$WAIT_BOUND" tail -n +1 -f --pid="$SPID" "$out" | grep -m "$n" -q -- "$pat"
-	local st=("${PIPESTATUS[@]}")
-	if [ "${st[1]}" -ne 0 ]; then
-		tail -20 "$out"
-		cat "$out.err"
-		if [ "${st[0]}" -eq 124 ]; then
-			diagnose_hang "$(pgrep -P "$SPID" hostel)"
-			kill -KILL "$(pgrep -P "$SPID" hostel)" 2>/dev/null
-		fi
-		# A boot that died before its ready line: a FLAKE for retry_part.
-		if [ "$pat" = "$READY_PAT" ] && [ -n "${HOSTEL_TESTBED:-}" ] &&
-			[ "$(grep -c -- "$READY_PAT" "$out")" -lt "$n" ]; then
-			echo "FLAKE: boot $n of this session did not reach its ready line"
-			exit "$FLAKE"
-		fi
-		[ "${st[0]}" -eq 124 ] && fail "'$pat' did not appear $n time(s) within ${WAIT_BOUND}s"
-		fail "'$pat' did not appear $n time(s) before hostel exited"
+	local out=$1 pat=$2 n=${3:-1} got hp
+	# Count the matches: grep -q would stop at the first, whatever -m says.
+	got=$(timeout "$WAIT_BOUND" tail -n +1 -f --pid="$SPID" "$out" | grep -m "$n" -- "$pat" | wc -l)
+	[ "$got" -ge "$n" ] && return 0
+	tail -20 "$out"
+	cat "$out.err"
+	hp=$(pgrep -P "$SPID" hostel)
+	if [ -n "$hp" ]; then
+		diagnose_hang "$hp"
+		kill -KILL "$hp" 2>/dev/null
 	fi
+	# A boot that died before its ready line: a FLAKE for retry_part.
+	if [ "$pat" = "$READY_PAT" ] && [ -n "${HOSTEL_TESTBED:-}" ]; then
+		echo "FLAKE: boot $n of this session did not reach its ready line"
+		exit "$FLAKE"
+	fi
+	[ -n "$hp" ] && fail "'$pat' did not appear $n time(s) within ${WAIT_BOUND}s"
+	fail "'$pat' appeared $got of $n time(s) before hostel exited"
 }
 
 send() { printf '%s\n' "$1" >&3; }
