@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tests of the test bed itself (tests/testbed/run), run on the host: they
-# need QEMU, not KVM. Four outer boots, two of them in the background while
+# need QEMU, not KVM. Five outer boots, three of them in the background while
 # the others run, so the whole file costs about the 60 s of its timeout case:
 #   A  a hung command (sleep 600, --timeout 60): status 124, the message,
 #      output printed before the hang arrives while the runner still runs,
@@ -12,6 +12,8 @@
 #      both arrive
 #   D  SIGTERM to the runner: status 143, no QEMU and no control directory
 #      left
+#   E  a frozen outer VM (its heartbeat stopped by the command, which then
+#      idles; HOSTEL_TESTBED_STALL=20): status 125, the message, no QEMU
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 run=$root/tests/testbed/run
@@ -78,6 +80,15 @@ mkdir -p "$tmp/rwD"
 "$run" --rw "$tmp/rwD" -- sh -c 'echo d-is-up; sleep 600' >"$tmp/d.out" 2>"$tmp/d.err" &
 dpid=$!
 bg+=("$dpid")
+
+# --- E (background): a frozen bed, played by stopping its heartbeat.
+mkdir -p "$tmp/rwE"
+# shellcheck disable=SC2016 # expanded inside the bed
+HOSTEL_TESTBED_STALL=20 "$run" --timeout 600 --rw "$tmp/rwE" -- \
+	sh -c 'kill -STOP "$(cat /run/hostel-testbed/heartbeat.pid)" && echo e-frozen; sleep 600' \
+	>"$tmp/e.out" 2>"$tmp/e.err" &
+epid=$!
+bg+=("$epid")
 
 # --- B: false.
 "$run" -- false >"$tmp/b.out" 2>"$tmp/b.err"
@@ -162,6 +173,20 @@ else
 fi
 if no_process_with "$tmp/rwA"; then ok "timeout: no QEMU left"; else
 	bad "timeout: a process still runs with $tmp/rwA"
+fi
+
+# --- E: the freeze is noticed by the heartbeat, long before --timeout.
+wait "$epid"
+st=$?
+if [ "$st" -eq 125 ] && grep -q '^testbed: the outer VM froze: no heartbeat for 20 s' "$tmp/e.err" &&
+	grep -qx e-frozen "$tmp/e.out"; then
+	ok "frozen bed: runner status 125 and the message"
+else
+	bad "frozen bed: runner status $st, want 125 with 'the outer VM froze'"
+	show "$tmp/e.out" "$tmp/e.err"
+fi
+if no_process_with "$tmp/rwE"; then ok "freeze: no QEMU left"; else
+	bad "freeze: a process still runs with $tmp/rwE"
 fi
 bg=()
 
