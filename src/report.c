@@ -167,11 +167,20 @@ static char *render_junit(const struct report *r)
 			 r->exit_reason ? r->exit_reason : "failed", r->exit_status,
 			 r->exit_detail ? ": " : "", r->exit_detail ? r->exit_detail : "");
 		xml_text(f, msg);
-		fprintf(f, "\" type=\"%s\"/>\n", r->exit_reason ? r->exit_reason : "failure");
+		fprintf(f, "\" type=\"");
+		xml_text(f, r->exit_reason ? r->exit_reason : "failure");
+		fprintf(f, "\"/>\n");
 	}
 	fprintf(f, "      <system-out>");
 	xml_text(f, r->console_tail);
-	fprintf(f, "</system-out>\n    </testcase>\n  </testsuite>\n</testsuites>\n");
+	fprintf(f, "</system-out>\n");
+	/* The boot doctor's diagnosis, where CI systems show a test's errors. */
+	if (r->doctor) {
+		fprintf(f, "      <system-err>doctor: ");
+		xml_text(f, r->doctor);
+		fprintf(f, "</system-err>\n");
+	}
+	fprintf(f, "    </testcase>\n  </testsuite>\n</testsuites>\n");
 	if (fclose(f)) {
 		free(buf);
 		return NULL;

@@ -114,11 +114,18 @@ static void test_junit(void **state)
 	assert_non_null(strstr(x, "<failure message=\"command (exit status 3)\""));
 	assert_non_null(strstr(x, "Kernel &lt;panic&gt; &amp; &quot;quotes&quot;\n"));
 	assert_null(strchr(x, '\x01'));
+	assert_null(strstr(x, "<system-err>")); /* no diagnosis: no element */
 	free(x);
 	r.exit_status = 0;
 	x = report_render(&r, REPORT_JUNIT);
 	assert_non_null(strstr(x, "failures=\"0\""));
 	assert_null(strstr(x, "<failure"));
+	free(x);
+	/* The doctor's diagnosis goes to system-err, escaped. */
+	r.doctor = "no root device: root=/dev/vda <none given>";
+	x = report_render(&r, REPORT_JUNIT);
+	assert_non_null(strstr(x, "<system-err>doctor: no root device: root=/dev/vda &lt;none "
+				  "given&gt;</system-err>"));
 	free(x);
 }
 
