@@ -27,10 +27,14 @@ CACHE = os.environ.get("HOSTEL_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hostel")
 
 
-def timed(cmd, bound=600):
+def timed(cmd, bound=180):
+    """Wall time and exit status; status None when the run hung past bound."""
     t0 = time.monotonic()
-    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=bound)
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=bound)
+    except subprocess.TimeoutExpired:
+        return time.monotonic() - t0, None
     return time.monotonic() - t0, p.returncode
 
 
