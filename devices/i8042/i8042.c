@@ -162,8 +162,9 @@
 #define AUX_PACKET_ROOM (FIFO_SIZE - 4)
 /* Host reports waiting for room in the mouse FIFO (see aux_fill). */
 #define AUX_REPORTS 16
-/* Motion a report or the remote counters hold at most, per axis. */
-#define AUX_ACC_MAX 65535
+/* Motion a report or the remote counters hold at most, per axis; wheel steps. */
+#define AUX_ACC_MAX   65535
+#define AUX_WHEEL_MAX 255
 
 /* A bounded FIFO; entries carry a byte and, for the controller FIFO, a source. */
 struct fifo {
@@ -1086,12 +1087,12 @@ void i8042_aux_motion(struct i8042 *k, int32_t dx, int32_t dy, int32_t wheel, ui
 	/* Packet axes: y grows upwards; the wheel byte grows towards the user. */
 	x = aux_counts(&m->frac_x, dx, m->resolution);
 	y = -aux_counts(&m->frac_y, dy, m->resolution);
-	z = m->id == AUX_ID_IMPS ? -clamp32(wheel, -AUX_ACC_MAX, AUX_ACC_MAX) : 0;
+	z = m->id == AUX_ID_IMPS ? -clamp32(wheel, -AUX_WHEEL_MAX, AUX_WHEEL_MAX) : 0;
 	m->buttons = b;
 	if (m->remote) {
 		m->rx = clamp32((int64_t)m->rx + x, -AUX_ACC_MAX, AUX_ACC_MAX);
 		m->ry = clamp32((int64_t)m->ry + y, -AUX_ACC_MAX, AUX_ACC_MAX);
-		m->rz = clamp32((int64_t)m->rz + z, -AUX_ACC_MAX, AUX_ACC_MAX);
+		m->rz = clamp32((int64_t)m->rz + z, -AUX_WHEEL_MAX, AUX_WHEEL_MAX);
 		goto out;
 	}
 	if (m->rq_count) {
@@ -1106,7 +1107,7 @@ void i8042_aux_motion(struct i8042 *k, int32_t dx, int32_t dy, int32_t wheel, ui
 				k->st.aux_merged++;
 			t->dx = clamp32((int64_t)t->dx + x, -AUX_ACC_MAX, AUX_ACC_MAX);
 			t->dy = clamp32((int64_t)t->dy + y, -AUX_ACC_MAX, AUX_ACC_MAX);
-			t->dz = clamp32((int64_t)t->dz + z, -AUX_ACC_MAX, AUX_ACC_MAX);
+			t->dz = clamp32((int64_t)t->dz + z, -AUX_WHEEL_MAX, AUX_WHEEL_MAX);
 			t->buttons = b;
 			goto fill;
 		}
