@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "i8042.h"
+#include "hostel/display.h"
 #include "hostel/log.h"
 
 /* Status register (port 0x64 read). */
@@ -141,9 +142,29 @@
 #define AUX_ID		0x00 /* standard PS/2 mouse */
 #define AUX_PACKET_SYNC 0x08 /* bit 3 of the first packet byte is always 1 */
 #define AUX_RATE_DEF	100
-#define AUX_RES_DEF	2 /* 4 counts/mm */
+#define AUX_RES_DEF	2    /* 4 counts/mm */
+#define AUX_RES_MAX	3    /* 8 counts/mm: host motion is counted at this resolution */
+#define AUX_ID_IMPS	0x03 /* IntelliMouse: 4-byte packets with a wheel byte */
+
+/* First packet byte: buttons in bits 0-2, then sync, sign and overflow bits. */
+#define AUX_PKT_XSIGN 0x10
+#define AUX_PKT_YSIGN 0x20
+#define AUX_PKT_XOVF  0x40
+#define AUX_PKT_YOVF  0x80
+#define AUX_BUTTONS   0x07 /* left, right, middle */
 
 #define FIFO_SIZE 16
+/*
+ * Motion packets fill the mouse FIFO only up to here, so that a command's
+ * whole reply (at most 4 bytes: 0xE9's ACK and three status bytes) always
+ * fits behind them.
+ */
+#define AUX_PACKET_ROOM (FIFO_SIZE - 4)
+/* Host reports waiting for room in the mouse FIFO (see aux_fill). */
+#define AUX_REPORTS 16
+/* Motion a report or the remote counters hold at most, per axis; wheel steps. */
+#define AUX_ACC_MAX   65535
+#define AUX_WHEEL_MAX 255
 
 /* A bounded FIFO; entries carry a byte and, for the controller FIFO, a source. */
 struct fifo {
@@ -162,6 +183,12 @@ struct ps2_kbd {
 	bool brk; /* set-1 conversion state when set 1 is selected */
 };
 
+/* Host motion waiting to become stream packets: counts, packet axes (y up, z down). */
+struct aux_report {
+	int32_t dx, dy, dz;
+	uint8_t buttons;
+};
+
 struct ps2_mouse {
 	struct fifo q;
 	uint8_t pending;
@@ -172,6 +199,16 @@ struct ps2_mouse {
 	bool reporting;
 	bool remote;
 	bool wrap;
+	uint8_t id;		/* AUX_ID, or AUX_ID_IMPS after the 200/100/80 knock */
+	uint8_t rates[3];	/* the last three sample rates set, oldest first */
+	uint8_t buttons;	/* the host's buttons now */
+	uint8_t sent_buttons;	/* buttons of the last stream packet queued */
+	int32_t frac_x, frac_y; /* host motion below one count at the current resolution */
+	/* Stream mode: reports in order, each emitted as one or more packets. */
+	struct aux_report rq[AUX_REPORTS];
+	unsigned int rq_head, rq_count;
+	/* Remote mode: movement counters, read (and cleared) by 0xEB. */
+	int32_t rx, ry, rz;
 };
 
 struct i8042 {
@@ -324,6 +361,8 @@ static bool pump_kbd(struct i8042 *k)
 	return false;
 }
 
+static void aux_fill(struct i8042 *k);
+
 static bool pump_aux(struct i8042 *k)
 {
 	uint16_t e;
@@ -333,6 +372,8 @@ static bool pump_aux(struct i8042 *k)
 	if (!fifo_pop(&k->mouse.q, &e))
 		return false;
 	ob_load(k, (uint8_t)e, true);
+	/* Room in the FIFO: waiting motion moves up behind the byte just taken. */
+	aux_fill(k);
 	return true;
 }
 
@@ -485,8 +526,17 @@ static void aux_send(struct i8042 *k, uint8_t v)
 	pump(k);
 }
 
+/* Forget motion not yet queued as bytes (the mouse resets its counters). */
+static void aux_clear_motion(struct ps2_mouse *m)
+{
+	m->rq_head = m->rq_count = 0;
+	m->rx = m->ry = m->rz = 0;
+	m->frac_x = m->frac_y = 0;
+}
+
 static void aux_defaults(struct ps2_mouse *m)
 {
+	aux_clear_motion(m);
 	m->rate = AUX_RATE_DEF;
 	m->resolution = AUX_RES_DEF;
 	m->scaling21 = false;
@@ -498,6 +548,104 @@ static void aux_power_on(struct ps2_mouse *m)
 {
 	memset(m, 0, sizeof(*m));
 	aux_defaults(m);
+}
+
+static int32_t clamp32(int64_t v, int32_t lo, int32_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : (int32_t)v;
+}
+
+/* 2:1 scaling (stream mode only): 1, 1, 3, 6, 9 for 1..5 counts, twice as many beyond. */
+static int32_t aux_scale21(int32_t v)
+{
+	static const int32_t small[6] = {0, 1, 1, 3, 6, 9};
+	int32_t a = v < 0 ? -v : v;
+	int32_t r = a < 6 ? small[a] : 2 * a;
+
+	return v < 0 ? -r : r;
+}
+
+/*
+ * Queue one packet (the caller checked the room): @x, @y in -256..255
+ * unless overflowed (then clamped, overflow bit set), @z in -8..7.
+ */
+static void aux_packet(struct i8042 *k, int32_t x, int32_t y, int32_t z, uint8_t buttons)
+{
+	struct ps2_mouse *m = &k->mouse;
+	uint8_t b0 = (uint8_t)(AUX_PACKET_SYNC | (buttons & AUX_BUTTONS));
+	uint8_t bytes[4];
+	unsigned int n = m->id == AUX_ID_IMPS ? 4 : 3;
+
+	if (x > 255 || x < -256) {
+		b0 |= AUX_PKT_XOVF;
+		x = x > 0 ? 255 : -256;
+	}
+	if (y > 255 || y < -256) {
+		b0 |= AUX_PKT_YOVF;
+		y = y > 0 ? 255 : -256;
+	}
+	if (x < 0)
+		b0 |= AUX_PKT_XSIGN;
+	if (y < 0)
+		b0 |= AUX_PKT_YSIGN;
+	bytes[0] = b0;
+	bytes[1] = (uint8_t)(x & 0xff);
+	bytes[2] = (uint8_t)(y & 0xff);
+	bytes[3] = (uint8_t)(clamp32(z, -8, 7) & 0xff);
+	for (unsigned int i = 0; i < n; i++) {
+		if (!fifo_push(&m->q, bytes[i]))
+			k->st.aux_dropped++;
+		m->last = bytes[i];
+	}
+}
+
+/*
+ * Stream mode: turn waiting reports into packets while the mouse FIFO has
+ * room for whole ones. A report's motion goes out in steps of at most 255
+ * counts per axis (127 with 2:1 scaling, so that the scaled value fits) and
+ * 8 wheel steps, each packet carrying the report's buttons; a report that
+ * changes the buttons goes out even without motion. Packets never overflow.
+ */
+static void aux_fill(struct i8042 *k)
+{
+	struct ps2_mouse *m = &k->mouse;
+	unsigned int plen = m->id == AUX_ID_IMPS ? 4 : 3;
+	int32_t lim = m->scaling21 ? 127 : 255;
+
+	while (m->rq_count) {
+		struct aux_report *r = &m->rq[m->rq_head];
+		int32_t x, y, z;
+
+		if (!r->dx && !r->dy && !r->dz && r->buttons == m->sent_buttons) {
+			m->rq_head = (m->rq_head + 1) % AUX_REPORTS;
+			m->rq_count--;
+			continue;
+		}
+		if (m->q.count + plen > AUX_PACKET_ROOM)
+			return;
+		x = clamp32(r->dx, -lim, lim);
+		y = clamp32(r->dy, -lim, lim);
+		z = clamp32(r->dz, -8, 7);
+		r->dx -= x;
+		r->dy -= y;
+		r->dz -= z;
+		if (m->scaling21) {
+			x = aux_scale21(x);
+			y = aux_scale21(y);
+		}
+		aux_packet(k, x, y, z, r->buttons);
+		m->sent_buttons = r->buttons;
+		k->st.aux_packets++;
+	}
+}
+
+/* 0xEB: one packet from the remote counters (no scaling), which restart at 0. */
+static void aux_read_data(struct i8042 *k)
+{
+	struct ps2_mouse *m = &k->mouse;
+
+	aux_packet(k, m->rx, m->ry, m->rz, m->buttons);
+	m->rx = m->ry = m->rz = 0;
 }
 
 static bool aux_rate_valid(uint8_t v)
@@ -516,6 +664,12 @@ static void aux_arg(struct i8042 *k, uint8_t cmd, uint8_t v)
 
 	if (cmd == AUX_SET_RATE && aux_rate_valid(v)) {
 		m->rate = v;
+		/* The IntelliMouse knock: rates 200, 100, 80 in a row enable the wheel. */
+		m->rates[0] = m->rates[1];
+		m->rates[1] = m->rates[2];
+		m->rates[2] = v;
+		if (m->rates[0] == 200 && m->rates[1] == 100 && m->rates[2] == 80)
+			m->id = AUX_ID_IMPS;
 		ok = true;
 	} else if (cmd == AUX_SET_RES && v <= 3) {
 		m->resolution = v;
@@ -564,13 +718,11 @@ static void aux_write(struct i8042 *k, uint8_t v)
 	case AUX_STREAM:
 		aux_send(k, PS2_ACK);
 		m->remote = false;
+		aux_clear_motion(m);
 		break;
 	case AUX_READ_DATA:
-		/* No movement, no buttons: an empty packet. */
 		aux_send(k, PS2_ACK);
-		aux_send(k, AUX_PACKET_SYNC);
-		aux_send(k, 0);
-		aux_send(k, 0);
+		aux_read_data(k);
 		break;
 	case AUX_RESET_WRAP:
 		aux_send(k, PS2_ACK);
@@ -583,19 +735,22 @@ static void aux_write(struct i8042 *k, uint8_t v)
 	case AUX_REMOTE:
 		aux_send(k, PS2_ACK);
 		m->remote = true;
+		aux_clear_motion(m);
 		break;
 	case AUX_GET_ID:
 		aux_send(k, PS2_ACK);
-		aux_send(k, AUX_ID);
+		aux_send(k, m->id);
 		break;
 	case AUX_ENABLE:
 		aux_send(k, PS2_ACK);
 		m->reporting = true;
+		aux_clear_motion(m);
 		break;
 	case AUX_DISABLE:
 		fifo_clear(&m->q);
 		aux_send(k, PS2_ACK);
 		m->reporting = false;
+		aux_clear_motion(m);
 		break;
 	case AUX_SET_DEFAULT:
 		aux_send(k, PS2_ACK);
@@ -903,6 +1058,88 @@ struct dev *i8042_data_dev(struct i8042 *k)
 struct dev *i8042_cmd_dev(struct i8042 *k)
 {
 	return &k->cmd_dev;
+}
+
+/* Host units to counts at the current resolution, remainder kept. */
+static int32_t aux_counts(int32_t *frac, int32_t d, uint8_t resolution)
+{
+	int64_t div = 1ll << (AUX_RES_MAX - (resolution & AUX_RES_MAX));
+	int64_t t = (int64_t)*frac + d;
+	int64_t c = t / div;
+
+	*frac = (int32_t)(t - c * div);
+	return clamp32(c, -AUX_ACC_MAX, AUX_ACC_MAX);
+}
+
+void i8042_aux_motion(struct i8042 *k, int32_t dx, int32_t dy, int32_t wheel, uint32_t buttons)
+{
+	struct ps2_mouse *m = &k->mouse;
+	uint8_t b = (uint8_t)(buttons & AUX_BUTTONS);
+	int32_t x, y, z;
+
+	pthread_mutex_lock(&k->lock);
+	if (m->wrap || (!m->remote && !m->reporting)) {
+		/* Echo mode, or stream mode with reporting off: the mouse sends nothing. */
+		m->buttons = b;
+		k->st.aux_idle_dropped++;
+		goto out;
+	}
+	/* Packet axes: y grows upwards; the wheel byte grows towards the user. */
+	x = aux_counts(&m->frac_x, dx, m->resolution);
+	y = -aux_counts(&m->frac_y, dy, m->resolution);
+	z = m->id == AUX_ID_IMPS ? -clamp32(wheel, -AUX_WHEEL_MAX, AUX_WHEEL_MAX) : 0;
+	m->buttons = b;
+	if (m->remote) {
+		m->rx = clamp32((int64_t)m->rx + x, -AUX_ACC_MAX, AUX_ACC_MAX);
+		m->ry = clamp32((int64_t)m->ry + y, -AUX_ACC_MAX, AUX_ACC_MAX);
+		m->rz = clamp32((int64_t)m->rz + z, -AUX_WHEEL_MAX, AUX_WHEEL_MAX);
+		goto out;
+	}
+	if (m->rq_count) {
+		struct aux_report *t = &m->rq[(m->rq_head + m->rq_count - 1) % AUX_REPORTS];
+
+		/*
+		 * Same buttons as the last waiting report: add to it. A full
+		 * queue merges too, at the cost of an intermediate button state.
+		 */
+		if (t->buttons == b || m->rq_count == AUX_REPORTS) {
+			if (t->buttons != b)
+				k->st.aux_merged++;
+			t->dx = clamp32((int64_t)t->dx + x, -AUX_ACC_MAX, AUX_ACC_MAX);
+			t->dy = clamp32((int64_t)t->dy + y, -AUX_ACC_MAX, AUX_ACC_MAX);
+			t->dz = clamp32((int64_t)t->dz + z, -AUX_WHEEL_MAX, AUX_WHEEL_MAX);
+			t->buttons = b;
+			goto fill;
+		}
+	} else if (!x && !y && !z && b == m->sent_buttons) {
+		goto out;
+	}
+	m->rq[(m->rq_head + m->rq_count) % AUX_REPORTS] =
+		(struct aux_report){.dx = x, .dy = y, .dz = z, .buttons = b};
+	m->rq_count++;
+fill:
+	aux_fill(k);
+	pump(k);
+	update_irq(k);
+out:
+	pthread_mutex_unlock(&k->lock);
+}
+
+static void attach_key(void *opaque, const uint8_t *set2, size_t len)
+{
+	i8042_kbd_bytes(opaque, set2, len);
+}
+
+static void attach_rel(void *opaque, int32_t dx, int32_t dy, int32_t wheel, uint32_t buttons)
+{
+	i8042_aux_motion(opaque, dx, dy, wheel, buttons);
+}
+
+void i8042_attach_display(struct i8042 *k, struct display *d)
+{
+	static const struct display_input_ops ops = {.key = attach_key, .rel = attach_rel};
+
+	display_set_input(d, &ops, k);
 }
 
 void i8042_kbd_bytes(struct i8042 *k, const uint8_t *bytes, size_t len)

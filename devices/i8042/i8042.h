@@ -6,7 +6,7 @@
  * Command 0xFE (and other pulses of the reset line) calls @reset.
  *
  * Behind the controller sit a PS/2 keyboard and a PS/2 mouse that answer
- * the usual device commands; the mouse never moves yet.
+ * the usual device commands. The mouse moves with i8042_aux_motion.
  */
 #ifndef HOSTEL_I8042_H
 #define HOSTEL_I8042_H
@@ -37,6 +37,41 @@ void i8042_reset(struct i8042 *k);
 /* Host input (later: SDL): queue keyboard scancode bytes (set 2, untranslated). */
 void i8042_kbd_bytes(struct i8042 *k, const uint8_t *bytes, size_t len);
 
+/*
+ * Host input: relative pointer motion. @dx, @dy in screen directions (x
+ * right, y down), @wheel > 0 scrolls up (away from the user), @buttons a
+ * mask of DISPLAY_BTN_LEFT/RIGHT/MIDDLE (bits 0-2; others ignored).
+ *
+ * Host motion is counted at 8 counts/mm: at the resolution the guest set
+ * (0xE8: 1, 2, 4, 8 counts/mm) it is divided accordingly, the remainder
+ * kept for the next call.
+ *  - Stream mode (0xEA, the default) with data reporting enabled (0xF4):
+ *    packets of 3 bytes, or 4 (wheel byte, -8..7) once the guest enabled
+ *    the IntelliMouse mode with sample rates 200, 100, 80 (0xF2 then
+ *    answers 3). A large motion is split into several packets of at most
+ *    255 counts per axis (127 under 2:1 scaling, 0xE7, which then doubles
+ *    it), so the overflow bits stay clear; a button change always makes a
+ *    packet, even without motion. Packets fill the mouse FIFO up to 12
+ *    bytes (a command reply always fits behind them); the rest waits, in
+ *    order, and moves up as the guest reads (up to 16 waiting reports;
+ *    beyond that, new motion is merged into the last one).
+ *  - Remote mode (0xF0): motion adds up in counters that 0xEB reads (one
+ *    packet, no scaling, overflow bits set and value clamped past
+ *    -256..255) and clears.
+ *  - Stream mode with reporting disabled, or wrap mode: dropped (counted).
+ * Mode changes, 0xF4, 0xF5, 0xF6 and 0xFF forget motion not yet sent.
+ */
+void i8042_aux_motion(struct i8042 *k, int32_t dx, int32_t dy, int32_t wheel, uint32_t buttons);
+
+/*
+ * Make the keyboard and mouse @d's input sinks: display_input_key feeds
+ * i8042_kbd_bytes, display_input_rel feeds i8042_aux_motion; absolute
+ * pointer events have no sink. Replaces sinks set before: to have the
+ * virtio tablet too, use input_attach_display (virtio/input/input.h).
+ */
+struct display;
+void i8042_attach_display(struct i8042 *k, struct display *d);
+
 /* The keyboard LED state last set by the guest (bit 0 scroll, 1 num, 2 caps). */
 uint8_t i8042_kbd_leds(struct i8042 *k);
 
@@ -49,6 +84,9 @@ struct i8042_stats {
 	uint64_t ctl_dropped;	       /* controller response queue full */
 	uint64_t kbd_disabled_dropped; /* host bytes while scanning is off */
 	uint64_t resets;	       /* reset-line pulses seen */
+	uint64_t aux_packets;	       /* stream packets queued */
+	uint64_t aux_idle_dropped;     /* host motion while reporting is off (or wrap mode) */
+	uint64_t aux_merged;	       /* reports merged into another: waiting queue full */
 };
 
 void i8042_get_stats(struct i8042 *k, struct i8042_stats *st);

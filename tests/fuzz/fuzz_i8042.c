@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target for devices/i8042: random port reads and writes,
- * controller and device commands, host keyboard bytes and resets.
+ * controller and device commands, host keyboard bytes, host mouse motion
+ * and resets.
  *
- * Input: a stream of operations, each an opcode byte and its operands.
+ * Input: a stream of operations, each an opcode byte and its operands
+ * (opcodes 0xF0-0xFF: mouse motion, dx/dy/wheel/buttons bytes shifted
+ * left by the low nibble; others: op % 10).
  * Checked after every operation: the status register never shows IBF,
  * timeout or parity; an IRQ line is high only while the output buffer holds
  * a byte from its source; the reset callback is never nested. At the end the
@@ -27,6 +30,7 @@ struct ctx {
 	struct fake_irq irq1, irq12;
 	unsigned int depth, resets;
 	bool reenter;
+	bool moved; /* host mouse motion may wait behind the FIFO */
 };
 
 static void wr(struct i8042 *k, bool cmd, uint8_t v)
@@ -85,6 +89,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = data[i++];
 		uint8_t arg = i < size ? data[i] : 0;
 
+		if (op >= 0xF0) { /* host mouse motion, up to huge values */
+			int8_t m[4] = {0};
+			for (int j = 0; j < 4 && i < size; j++)
+				m[j] = (int8_t)data[i++];
+			unsigned int sh = op & 0x0F;
+			i8042_aux_motion(c.k, (int32_t)((uint32_t)m[0] << sh),
+					 (int32_t)((uint32_t)m[1] << sh),
+					 (int32_t)((uint32_t)m[2] << sh), (uint8_t)m[3]);
+			c.moved = true;
+			check(&c);
+			continue;
+		}
 		switch (op % 10) {
 		case 0:
 			(void)rd(c.k, false);
@@ -145,11 +161,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(&c);
 	}
 
-	/* Drain: one byte in the OB plus at most 16 per FIFO (controller, kbd, aux). */
-	unsigned n = 0;
+	/*
+	 * Drain: one byte in the OB plus at most 16 per FIFO (controller, kbd,
+	 * aux); after host motion, also the packets of up to 16 waiting reports
+	 * of at most 65535 counts per axis, in steps of 127 or more, 4 bytes each.
+	 */
+	unsigned n = 0, bound = 1 + 3 * 16 + (c.moved ? 16 * (65535 / 127 + 2) * 4 : 0);
 	while (rd(c.k, true) & STR_OBF) {
 		(void)rd(c.k, false);
-		if (++n > 1 + 3 * 16)
+		if (++n > bound)
 			abort();
 	}
 	if (c.irq1.level || c.irq12.level)

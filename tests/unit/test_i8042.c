@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include "fake_irq.h"
 #include "hostel/bus.h"
+#include "hostel/display.h"
 #include "i8042/i8042.h"
 
 #define STR_OBF	    0x01
@@ -92,10 +93,15 @@ static uint8_t read_byte(struct fx *f, bool aux)
 	return in(f, 0x60);
 }
 
-static void expect(struct fx *f, bool aux, const uint8_t *bytes, size_t n)
+static void expect_more(struct fx *f, bool aux, const uint8_t *bytes, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(read_byte(f, aux), bytes[i]);
+}
+
+static void expect(struct fx *f, bool aux, const uint8_t *bytes, size_t n)
+{
+	expect_more(f, aux, bytes, n);
 	assert_false(status(f) & STR_OBF);
 }
 
@@ -103,6 +109,12 @@ static void expect(struct fx *f, bool aux, const uint8_t *bytes, size_t n)
 	do {                                                                                       \
 		const uint8_t e_[] = {__VA_ARGS__};                                                \
 		expect(f, false, e_, sizeof(e_));                                                  \
+	} while (0)
+/* The bytes, with more to come after them. */
+#define EXPECT_AUX_MORE(f, ...)                                                                    \
+	do {                                                                                       \
+		const uint8_t e_[] = {__VA_ARGS__};                                                \
+		expect_more(f, true, e_, sizeof(e_));                                              \
 	} while (0)
 #define EXPECT_AUX(f, ...)                                                                         \
 	do {                                                                                       \
@@ -913,6 +925,279 @@ static void test_threads(void **state)
 	assert_false(f->irq1.level);
 }
 
+/* --- mouse motion (i8042_aux_motion) ---------------------------------------- */
+
+static void aux_cmd(struct fx *f, uint8_t v)
+{
+	out(f, 0x64, 0xD4);
+	out(f, 0x60, v);
+}
+
+/* Aux interface and interrupt on, resolution 8 counts/mm (host units 1:1), reporting on. */
+static void mouse_on(struct fx *f)
+{
+	write_ctr(f, (uint8_t)((read_ctr(f) & ~CTR_AUXDIS) | CTR_AUXINT));
+	aux_cmd(f, 0xE8);
+	aux_cmd(f, 0x03);
+	aux_cmd(f, 0xF4);
+	EXPECT_AUX(f, 0xFA, 0xFA, 0xFA);
+}
+
+static void test_motion_packets(void **state)
+{
+	struct fx *f = *state;
+	unsigned int raises;
+
+	mouse_on(f);
+	raises = f->irq12.raises;
+	/* Right 5, down 3: PS/2 y grows upwards, so y = -3 with its sign bit. */
+	i8042_aux_motion(f->k, 5, 3, 0, 0);
+	assert_true(f->irq12.level);
+	assert_int_equal(f->irq12.raises, raises + 1);
+	assert_false(f->irq1.level);
+	EXPECT_AUX(f, 0x28, 0x05, 0xFD);
+	assert_false(f->irq12.level);
+	/* Left 1, up 2. */
+	i8042_aux_motion(f->k, -1, -2, 0, 0);
+	EXPECT_AUX(f, 0x18, 0xFF, 0x02);
+	/* Button changes make packets without motion; no change, no packet. */
+	i8042_aux_motion(f->k, 0, 0, 0, 1);
+	EXPECT_AUX(f, 0x09, 0x00, 0x00);
+	i8042_aux_motion(f->k, 0, 0, 0, 1);
+	assert_false(status(f) & STR_OBF);
+	i8042_aux_motion(f->k, 0, 0, 0, 2 | 4);
+	EXPECT_AUX(f, 0x0E, 0x00, 0x00);
+	i8042_aux_motion(f->k, 7, 0, 0, 2 | 4 | 0x80); /* unknown bits ignored */
+	EXPECT_AUX(f, 0x0E, 0x07, 0x00);
+	i8042_aux_motion(f->k, 0, 0, 0, 0);
+	EXPECT_AUX(f, 0x08, 0x00, 0x00);
+	/* Without a wheel (standard id) the wheel is ignored. */
+	i8042_aux_motion(f->k, 0, 0, 3, 0);
+	assert_false(status(f) & STR_OBF);
+	assert_int_equal(stats(f).aux_packets, 6);
+	assert_int_equal(stats(f).aux_dropped, 0);
+}
+
+static void test_motion_large(void **state)
+{
+	struct fx *f = *state;
+
+	mouse_on(f);
+	/* 600 right, 300 up: split in steps of 255, overflow bits clear. */
+	i8042_aux_motion(f->k, 600, -300, 0, 0);
+	EXPECT_AUX(f, 0x08, 0xFF, 0xFF, 0x08, 0xFF, 0x2D, 0x08, 0x5A, 0x00);
+	/* 300 left, 256 down: -255 is 0x01 with the sign bit, -45 is 0xD3. */
+	i8042_aux_motion(f->k, -300, 256, 0, 0);
+	EXPECT_AUX(f, 0x38, 0x01, 0x01, 0x38, 0xD3, 0xFF);
+
+	/* More packets than the FIFO takes: they follow as the guest reads, in order. */
+	i8042_aux_motion(f->k, 255 * 10, 0, 0, 0);
+	i8042_aux_motion(f->k, 0, 0, 0, 1); /* a click after the motion */
+	for (int i = 0; i < 10; i++)
+		EXPECT_AUX_MORE(f, 0x08, 0xFF, 0x00);
+	EXPECT_AUX(f, 0x09, 0x00, 0x00);
+	assert_int_equal(stats(f).aux_dropped, 0);
+
+	/* A command in between still gets its whole reply, behind the packets. */
+	i8042_aux_motion(f->k, 255 * 8, 0, 0, 1);
+	aux_cmd(f, 0xE9);
+	for (int i = 0; i < 4; i++)
+		EXPECT_AUX_MORE(f, 0x09, 0xFF, 0x00);
+	EXPECT_AUX_MORE(f, 0xFA, 0x20, 0x03, 100); /* the rest waits behind the reply */
+	for (int i = 0; i < 3; i++)
+		EXPECT_AUX_MORE(f, 0x09, 0xFF, 0x00);
+	EXPECT_AUX(f, 0x09, 0xFF, 0x00);
+	assert_int_equal(stats(f).aux_dropped, 0);
+	/* Huge values are bounded, never a hang or overflow. */
+	i8042_aux_motion(f->k, INT32_MIN, INT32_MAX, INT32_MIN, 0);
+	aux_cmd(f, 0xF5);
+	flush(f);
+	assert_false(status(f) & STR_OBF);
+}
+
+static void test_motion_resolution_scaling(void **state)
+{
+	struct fx *f = *state;
+
+	mouse_on(f);
+	/* Resolution 2 (4 counts/mm): host units halved, the remainder kept. */
+	aux_cmd(f, 0xE8);
+	aux_cmd(f, 0x02);
+	EXPECT_AUX(f, 0xFA, 0xFA);
+	i8042_aux_motion(f->k, 3, 0, 0, 0);
+	EXPECT_AUX(f, 0x08, 0x01, 0x00);
+	i8042_aux_motion(f->k, 1, 0, 0, 0);
+	EXPECT_AUX(f, 0x08, 0x01, 0x00);
+	/* Resolution 0 (1 count/mm): an eighth. */
+	aux_cmd(f, 0xE8);
+	aux_cmd(f, 0x00);
+	EXPECT_AUX(f, 0xFA, 0xFA);
+	i8042_aux_motion(f->k, -16, 0, 0, 0);
+	EXPECT_AUX(f, 0x18, 0xFE, 0x00);
+	/* 2:1 scaling at 8 counts/mm: 4 -> 6, 1 -> 1, 300 -> 127+127+46 doubled. */
+	aux_cmd(f, 0xE8);
+	aux_cmd(f, 0x03);
+	aux_cmd(f, 0xE7);
+	EXPECT_AUX(f, 0xFA, 0xFA, 0xFA);
+	i8042_aux_motion(f->k, 4, -1, 0, 0);
+	EXPECT_AUX(f, 0x08, 0x06, 0x01);
+	i8042_aux_motion(f->k, 300, 0, 0, 0);
+	EXPECT_AUX(f, 0x08, 0xFE, 0x00, 0x08, 0xFE, 0x00, 0x08, 0x5C, 0x00);
+	aux_cmd(f, 0xE6);
+	EXPECT_AUX(f, 0xFA);
+	i8042_aux_motion(f->k, 4, 0, 0, 0);
+	EXPECT_AUX(f, 0x08, 0x04, 0x00);
+}
+
+static void test_motion_wheel(void **state)
+{
+	struct fx *f = *state;
+
+	mouse_on(f);
+	/* Not the knock (200, 200, 80 is the Explorer's): still id 0. */
+	aux_cmd(f, 0xF3);
+	aux_cmd(f, 200);
+	aux_cmd(f, 0xF3);
+	aux_cmd(f, 200);
+	aux_cmd(f, 0xF3);
+	aux_cmd(f, 80);
+	aux_cmd(f, 0xF2);
+	EXPECT_AUX(f, 0xFA, 0xFA, 0xFA, 0xFA, 0xFA, 0xFA, 0xFA, 0x00);
+	/* The IntelliMouse knock: 200, 100, 80, then the id is 3. */
+	aux_cmd(f, 0xF3);
+	aux_cmd(f, 200);
+	aux_cmd(f, 0xF3);
+	aux_cmd(f, 100);
+	aux_cmd(f, 0xF3);
+	aux_cmd(f, 80);
+	aux_cmd(f, 0xF2);
+	EXPECT_AUX(f, 0xFA, 0xFA, 0xFA, 0xFA, 0xFA, 0xFA, 0xFA, 0x03);
+	/* 4-byte packets; scrolling up is z = -1. */
+	i8042_aux_motion(f->k, 1, 0, 1, 0);
+	EXPECT_AUX(f, 0x08, 0x01, 0x00, 0xFF);
+	/* 20 steps down: 7, 7, 6. */
+	i8042_aux_motion(f->k, 0, 0, -20, 1);
+	EXPECT_AUX(f, 0x09, 0x00, 0x00, 0x07, 0x09, 0x00, 0x00, 0x07, 0x09, 0x00, 0x00, 0x06);
+	/* 0xEB answers 4 bytes too. */
+	aux_cmd(f, 0xEB);
+	EXPECT_AUX(f, 0xFA, 0x09, 0x00, 0x00, 0x00);
+	/* Reset: back to a standard mouse. */
+	aux_cmd(f, 0xFF);
+	EXPECT_AUX(f, 0xFA, 0xAA, 0x00);
+	aux_cmd(f, 0xF2);
+	EXPECT_AUX(f, 0xFA, 0x00);
+}
+
+static void test_motion_reporting_off(void **state)
+{
+	struct fx *f = *state;
+	unsigned int raises;
+
+	write_ctr(f, (uint8_t)((read_ctr(f) & ~CTR_AUXDIS) | CTR_AUXINT));
+	raises = f->irq12.raises;
+	/* Power-on: stream mode, reporting disabled: nothing, not even buttons. */
+	i8042_aux_motion(f->k, 10, 10, 0, 1);
+	assert_false(status(f) & STR_OBF);
+	assert_int_equal(f->irq12.raises, raises);
+	assert_int_equal(stats(f).aux_idle_dropped, 1);
+	aux_cmd(f, 0xF4);
+	EXPECT_AUX(f, 0xFA);
+	/* Motion from before the enable is not replayed; buttons are current. */
+	i8042_aux_motion(f->k, 2, 0, 0, 1); /* resolution 2: 2 host units, 1 count */
+	EXPECT_AUX(f, 0x09, 0x01, 0x00);
+	/* Disable: queued packets and waiting motion are gone. */
+	i8042_aux_motion(f->k, 255 * 6, 0, 0, 1);
+	aux_cmd(f, 0xF5);
+	(void)in(f, 0x60); /* the packet byte already in the output buffer */
+	EXPECT_AUX(f, 0xFA);
+	i8042_aux_motion(f->k, 3, 0, 0, 0);
+	assert_false(status(f) & STR_OBF);
+	/* Wrap mode sends no motion either. */
+	aux_cmd(f, 0xF4);
+	aux_cmd(f, 0xEE);
+	EXPECT_AUX(f, 0xFA, 0xFA);
+	i8042_aux_motion(f->k, 3, 0, 0, 0);
+	assert_false(status(f) & STR_OBF);
+	aux_cmd(f, 0xEC);
+	EXPECT_AUX(f, 0xFA);
+	assert_int_equal(stats(f).aux_dropped, 0);
+}
+
+static void test_motion_remote(void **state)
+{
+	struct fx *f = *state;
+
+	mouse_on(f);
+	aux_cmd(f, 0xF0);
+	EXPECT_AUX(f, 0xFA);
+	/* Remote mode: nothing is sent; the counters add up until 0xEB. */
+	i8042_aux_motion(f->k, 10, 5, 0, 0);
+	i8042_aux_motion(f->k, 10, 5, 0, 1);
+	assert_false(status(f) & STR_OBF);
+	aux_cmd(f, 0xEB);
+	EXPECT_AUX(f, 0xFA, 0x29, 0x14, 0xF6);
+	aux_cmd(f, 0xEB);
+	EXPECT_AUX(f, 0xFA, 0x09, 0x00, 0x00);
+	/* Past -256..255: clamped, with the overflow bits. */
+	i8042_aux_motion(f->k, 1000, 1000, 0, 0);
+	aux_cmd(f, 0xEB);
+	EXPECT_AUX(f, 0xFA, 0xE8, 0xFF, 0x00);
+	i8042_aux_motion(f->k, -256, -255, 0, 0);
+	aux_cmd(f, 0xEB);
+	EXPECT_AUX(f, 0xFA, 0x18, 0x00, 0xFF);
+	/* Back to stream mode: the counters are forgotten. */
+	i8042_aux_motion(f->k, 7, 0, 0, 0);
+	aux_cmd(f, 0xEA);
+	EXPECT_AUX(f, 0xFA);
+	aux_cmd(f, 0xEB);
+	EXPECT_AUX(f, 0xFA, 0x08, 0x00, 0x00);
+	i8042_aux_motion(f->k, 7, 0, 0, 0);
+	EXPECT_AUX(f, 0x08, 0x07, 0x00);
+}
+
+/* The aux interface disabled in the command byte: bytes wait, then come. */
+static void test_motion_port_disabled(void **state)
+{
+	struct fx *f = *state;
+
+	mouse_on(f);
+	out(f, 0x64, 0xA7);
+	i8042_aux_motion(f->k, 255 * 7, 0, 0, 0);
+	assert_false(status(f) & STR_OBF);
+	out(f, 0x64, 0xA8);
+	for (int i = 0; i < 6; i++)
+		EXPECT_AUX_MORE(f, 0x08, 0xFF, 0x00);
+	EXPECT_AUX(f, 0x08, 0xFF, 0x00);
+	assert_int_equal(stats(f).aux_dropped, 0);
+}
+
+static void test_display_sinks(void **state)
+{
+	struct fx *f = *state;
+	struct display *d = display_create();
+	struct display_stats ds;
+	const uint8_t a_make[] = {0x1C}, a_break[] = {0xF0, 0x1C};
+
+	assert_non_null(d);
+	mouse_on(f);
+	write_ctr(f, (uint8_t)(read_ctr(f) | CTR_KBDINT));
+	i8042_attach_display(f->k, d);
+	/* Keys arrive translated to set 1 (XLATE is on). */
+	display_input_key(d, a_make, sizeof(a_make));
+	assert_true(f->irq1.level);
+	EXPECT_KBD(f, 0x1E);
+	display_input_key(d, a_break, sizeof(a_break));
+	EXPECT_KBD(f, 0x9E);
+	display_input_rel(d, 2, -1, 0, DISPLAY_BTN_RIGHT);
+	EXPECT_AUX(f, 0x0A, 0x02, 0x01);
+	/* No absolute pointer behind the i8042: the display drops it. */
+	display_input_abs(d, 1, 1, 0);
+	assert_false(status(f) & STR_OBF);
+	display_get_stats(d, &ds);
+	assert_int_equal(ds.input_dropped, 1);
+	display_destroy(d);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -942,6 +1227,14 @@ int main(void)
 		T(test_device_reset),
 		T(test_on_bus),
 		T(test_threads),
+		T(test_motion_packets),
+		T(test_motion_large),
+		T(test_motion_resolution_scaling),
+		T(test_motion_wheel),
+		T(test_motion_reporting_off),
+		T(test_motion_remote),
+		T(test_motion_port_disabled),
+		T(test_display_sinks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 #include "pci/msix.h"
 #include "virtio/blk/blk.h"
 #include "virtio/console/vcon.h"
+#include "virtio/input/input.h"
 #include "virtio/pci/vpci.h"
 
 #define VIRTIO_PCI_VENDOR   0x1af4 /* 4.1.2: PCI vendor ID of every virtio device */
@@ -1095,4 +1096,69 @@ struct vpci *vpci_create_console(struct pci_host *h, unsigned int slot, struct v
 	if (!c)
 		return NULL;
 	return vpci_create(h, slot, &vpci_console_ops, c, gm, msi, ioev);
+}
+
+/* ---- virtio-input adapter ------------------------------------------------ */
+
+static uint64_t vinput_ops_features(void *dev)
+{
+	return vinput_features(dev);
+}
+
+static void vinput_ops_set_features(void *dev, uint64_t f)
+{
+	vinput_set_features(dev, f);
+}
+
+static unsigned int vinput_ops_config_size(void *dev)
+{
+	(void)dev;
+	return vinput_config_size();
+}
+
+static void vinput_ops_config_read(void *dev, uint64_t off, void *data, unsigned int len)
+{
+	vinput_config_read(dev, off, data, len);
+}
+
+static void vinput_ops_config_write(void *dev, uint64_t off, const void *data, unsigned int len)
+{
+	vinput_config_write(dev, off, data, len);
+}
+
+static int vinput_ops_start(void *dev, unsigned int q, struct virtq *vq, int kick_fd,
+			    void (*notify)(void *), void (*needs_reset)(void *), void *opaque)
+{
+	struct vinput_queue_cb cb = {
+		.notify = notify, .needs_reset = needs_reset, .opaque = opaque};
+
+	return vinput_start(dev, q, vq, kick_fd, &cb);
+}
+
+static void vinput_ops_stop(void *dev)
+{
+	vinput_stop(dev);
+}
+
+const struct vpci_dev_ops vpci_input_ops = {
+	.device_id = VIRTIO_ID_INPUT,
+	.pci_class = 0x098000,	       /* input device controller, other */
+	.nr_queues = VINPUT_NR_QUEUES, /* eventq, statusq */
+	/* Linux posts 64 event buffers; a few more cost nothing. */
+	.queue_size_max = 256,
+	.features = vinput_ops_features,
+	.set_features = vinput_ops_set_features,
+	.config_size = vinput_ops_config_size,
+	.config_read = vinput_ops_config_read,
+	.config_write = vinput_ops_config_write,
+	.start = vinput_ops_start,
+	.stop = vinput_ops_stop,
+};
+
+struct vpci *vpci_create_input(struct pci_host *h, unsigned int slot, struct vinput *v,
+			       const struct gmem *gm, struct msi_ctl *msi, struct ioevent_ctl *ioev)
+{
+	if (!v)
+		return NULL;
+	return vpci_create(h, slot, &vpci_input_ops, v, gm, msi, ioev);
 }

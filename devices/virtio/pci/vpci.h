@@ -136,6 +136,7 @@ struct vpci_dev_ops {
 struct vpci;
 struct blk;
 struct vcon;
+struct vinput;
 
 struct vpci_stats {
 	uint64_t bad_accesses;	    /* widths/offsets matching no register */
@@ -175,6 +176,15 @@ struct vpci *vpci_create_console(struct pci_host *h, unsigned int slot, struct v
 				 const struct gmem *gm, struct msi_ctl *msi,
 				 struct ioevent_ctl *ioev) __must_check;
 extern const struct vpci_dev_ops vpci_console_ops;
+
+/*
+ * The same for a virtio-input tablet (devices/virtio/input/input.h): two
+ * queues (eventq 0, statusq 1), class 0x098000, queue size up to 256.
+ */
+struct vpci *vpci_create_input(struct pci_host *h, unsigned int slot, struct vinput *v,
+			       const struct gmem *gm, struct msi_ctl *msi,
+			       struct ioevent_ctl *ioev) __must_check;
+extern const struct vpci_dev_ops vpci_input_ops;
 
 /*
  * Stops the device (ops->stop), removes the ioeventfds, closes the
