@@ -1110,8 +1110,8 @@ static void *announced_stop_main(void *arg)
 
 /*
  * A chain far longer than a piece to an output that never waits (so the
- * worker never polls): a stop during its first piece cuts it after that
- * piece instead of writing the other 15 first. The stop is asked from
+ * worker never polls): a stop during its first piece cuts it at a
+ * piece boundary instead of writing the rest first. The stop is asked from
  * another thread just before the first piece's callback returns; should it
  * still land after the chain (the stopping thread preempted for that long),
  * the chain is complete, which is fine, and the test tries again.
@@ -1158,9 +1158,14 @@ static void test_stop_cuts_long_chain(void **state)
 		assert_int_equal(f->s.bad_at, 0);
 		pthread_mutex_unlock(&f->s.mu);
 		if (st.cancelled) {
-			/* Cut after the first piece, the one under way when stop came. */
+			/* Cut at a piece boundary before the chain's end. The stop
+			 * lands after the first piece at the earliest; the worker may
+			 * write a few more pieces before the stopping thread gets to
+			 * it (seen under load: 8), never the rest of the chain. */
 			assert_int_equal(st.cancelled, 1);
-			assert_int_equal(st.bytes, 64 * 1024);
+			assert_true(st.bytes >= 64 * 1024);
+			assert_true(st.bytes < len);
+			assert_int_equal(st.bytes % (64 * 1024), 0);
 			cut = true;
 		} else {
 			assert_int_equal(st.bytes, len);
