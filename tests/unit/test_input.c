@@ -438,7 +438,8 @@ static void test_overflow(void **state)
 
 			assert_true(rh_get_used(&f->ev, &id, &len));
 			assert_int_equal(len, 8);
-			type = le16toh(*(uint16_t *)host(&f->ev, f->buf_gpa[id], 2));
+			memcpy(&type, host(&f->ev, f->buf_gpa[id], 2), sizeof(type));
+			type = le16toh(type);
 			n++;
 			reports += type == EV_SYN;
 		}
