@@ -13,7 +13,8 @@
 #   D  SIGTERM to the runner: status 143, no QEMU and no control directory
 #      left
 #   E  a frozen outer VM (its heartbeat stopped by the command, which then
-#      idles; HOSTEL_TESTBED_STALL=20): status 125, the message, no QEMU
+#      idles; HOSTEL_TESTBED_STALL=20): status 125, the message, the outer
+#      CPUs' registers from the monitor, no QEMU
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 run=$root/tests/testbed/run
@@ -179,8 +180,8 @@ fi
 wait "$epid"
 st=$?
 if [ "$st" -eq 125 ] && grep -q '^testbed: the outer VM froze: no heartbeat for 20 s' "$tmp/e.err" &&
-	grep -qx e-frozen "$tmp/e.out"; then
-	ok "frozen bed: runner status 125 and the message"
+	grep -qx e-frozen "$tmp/e.out" && grep -q '^testbed: outer CPUs at the freeze: RIP=' "$tmp/e.err"; then
+	ok "frozen bed: runner status 125, the message and the outer CPUs' state"
 else
 	bad "frozen bed: runner status $st, want 125 with 'the outer VM froze'"
 	show "$tmp/e.out" "$tmp/e.err"
