@@ -23,6 +23,7 @@ const char cli_usage[] =
 	"  ctl     send one command to a running hostel's --api-socket:\n"
 	"          hostel ctl PATH COMMAND [ARGS-JSON]; prints the result as JSON\n"
 	"          (status, pause, resume, power-button, stop, stats, screenshot);\n"
+	"          hostel ctl PATH screenshot FILE writes the screen to FILE (PNG)\n"
 	"          exit 0 on success, 1 on an error response, 80 when PATH cannot\n"
 	"          be reached, 2 on a usage error\n"
 	"\n"

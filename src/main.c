@@ -1244,6 +1244,7 @@ static int vmm_run(const struct hostel_opts *o)
 	code = ui_open(&s);
 	if (code)
 		goto out;
+	vmctl_set_display(&s.ctl, s.display);
 	code = HOSTEL_EXIT_HOST;
 	/* With a screen, tty0 gets the kernel's messages too; ttyS0, named
 	 * last, stays /dev/console (the console, the doctor, exec). */
