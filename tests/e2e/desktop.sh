@@ -7,9 +7,15 @@
 #    struct display -> PNG), and the typed command's output is read off it
 #    with OCR (tesseract; the guest uses the kernel's 16x32 font for it);
 #  - a click in the window reaches the guest's virtio tablet (an EV_KEY
-#    BTN_LEFT event read from its /dev/input/eventN).
+#    BTN_LEFT event read from its /dev/input/eventN);
+#  - closing the window presses the power button, closing it again stops
+#    the guest.
 . "$(dirname "$0")/lib.sh"
 require_kvm
+[ -x "${HOSTEL_X_CLOSE:-}" ] || {
+	echo "SKIP: hostel was built without Xlib (no tests/e2e/x_close)"
+	exit 77
+}
 for t in Xvfb xdotool tesseract; do
 	command -v "$t" >/dev/null || {
 		echo "SKIP: $t is not installed (scripts/setup installs it)"
@@ -43,7 +49,7 @@ ocr_find() {
 
 desktop() {
 	local sock=$TMP/sock out=$TMP/out wid n token
-	session_start "$out" --display sdl --api-socket "$sock" --cmdline "fbcon=font:TER16x32"
+	session_start "$out" -v --display sdl --api-socket "$sock" --cmdline "fbcon=font:TER16x32"
 	wait_for "$out" "$READY_PAT"
 	# hostel put console=tty0 before console=ttyS0: the serial console
 	# is still the guest's /dev/console (the ready line came there).
@@ -100,14 +106,26 @@ desktop() {
 	wait_for "$out" "tablet-click-5"
 	pass "a click in the window reached the guest's virtio tablet"
 
-	send 'poweroff -f'
+	# Closing the window: the first close presses the power button (the
+	# SIGTERM way), the second stops the guest hard. acpid goes first,
+	# so the guest ignores the button and only the second close ends it.
+	send 'killall acpid; echo acpid-gone-$((3+4))'
+	wait_for "$out" "acpid-gone-7"
+	"$HOSTEL_X_CLOSE" "$wid" || fail "x_close"
+	wait_for "$out.err" "the window was closed: pressing the power button"
+	kill -0 "$SPID" || fail "hostel ended at the first close"
+	"$HOSTEL_X_CLOSE" "$wid" || fail "x_close (again)"
 	session_end
 	[ "$status" -eq 0 ] || {
 		tail -20 "$out"
 		cat "$out.err"
 		fail "hostel exited $status"
 	}
-	pass "the guest powered off; hostel closed the window and exited 0"
+	grep -q "stopped by closing the window (again)" "$out.err" || {
+		cat "$out.err"
+		fail "the second close did not stop the guest"
+	}
+	pass "closing the window pressed the power button; closing it again stopped the guest (status 0)"
 }
 
 start_xvfb
