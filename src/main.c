@@ -429,8 +429,7 @@ static void on_close_fd(void *opaque, uint32_t events)
 	if (read(b->s->close_fd, &n, sizeof(n)) != sizeof(n))
 		return;
 	while (n--)
-		request_shutdown(b, "the window was closed",
-				 "stopped by closing the window (again)", 0);
+		request_shutdown(b, "the window was closed", "stopped by closing the window", 0);
 }
 
 static void on_console_quit(void *opaque)

@@ -121,7 +121,7 @@ desktop() {
 		cat "$out.err"
 		fail "hostel exited $status"
 	}
-	grep -q "stopped by closing the window (again)" "$out.err" || {
+	grep -q "stopped by closing the window" "$out.err" || {
 		cat "$out.err"
 		fail "the second close did not stop the guest"
 	}
