@@ -29,6 +29,11 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/hostel-e2e.XXXXXX")
 export HOSTEL_KERNEL_CACHE=${HOSTEL_KERNEL_CACHE:-${TMPDIR:-/tmp}/hostel-e2e-vmlinux}
 trap 'rm -rf "$TMP"' EXIT
 
+# No window unless a test asks for one (hostel opens one by default when
+# a display server is reachable): tests that want one set DISPLAY
+# themselves, to their own Xvfb.
+unset DISPLAY WAYLAND_DISPLAY
+
 fail() { echo "FAIL: $*"; exit 1; }
 pass() { echo "ok: $*"; }
 
