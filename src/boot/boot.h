@@ -77,6 +77,31 @@ int boot_fail(const char **why, int err, const char *fmt, ...) __printf(3, 4);
 int bzimage_parse(const void *img, size_t len, struct bzimage_info *out,
 		  const char **why) __must_check;
 
+/*
+ * A linear framebuffer the boot loader describes in boot_params.screen_info
+ * as a VESA linear framebuffer (VIDEO_TYPE_VLFB), XRGB8888: what Linux's
+ * sysfb turns into a "vesa-framebuffer" device for vesafb (Debian's 6.1
+ * has CONFIG_FB_VESA=y, CONFIG_SYSFB_SIMPLEFB off).
+ */
+struct boot_fb {
+	uint64_t base; /* guest physical address */
+	uint64_t size; /* bytes of video memory from @base (a multiple of 64 KiB) */
+	uint32_t width, height, stride;
+};
+
+struct screen_info;
+/*
+ * Fill @si for @fb (zeroing it first): orig_video_isVGA VIDEO_TYPE_VLFB,
+ * lfb_base (ext_lfb_base and VIDEO_CAPABILITY_64BIT_BASE above 4 GiB),
+ * lfb_size in 64 KiB units, width, height, depth 32, linelength, the
+ * x8r8g8b8 positions and sizes; no text-mode geometry, so the decompressor
+ * writes no VGA text. -EINVAL (nothing written) for a width or height of 0
+ * or over 8192, a stride below width * 4 or over 65535, a size not a
+ * multiple of 64 KiB or over 4 GiB - 64 KiB, height * stride over size, or
+ * base + size wrapping.
+ */
+int boot_screen_info(const struct boot_fb *fb, struct screen_info *si) __must_check;
+
 struct boot_config {
 	const void *kernel;
 	size_t kernel_len;
@@ -85,7 +110,8 @@ struct boot_config {
 	const char *cmdline; /* full command line to pass */
 	const struct e820_entry *e820;
 	unsigned int nr_e820;
-	uint64_t rsdp_addr; /* 0: none (boot_params.acpi_rsdp_addr, protocol 2.14+) */
+	uint64_t rsdp_addr;	  /* 0: none (boot_params.acpi_rsdp_addr, protocol 2.14+) */
+	const struct boot_fb *fb; /* NULL: none (screen_info stays zero) */
 	/*
 	 * The unpacked ELF vmlinux of @kernel (see vmlinux.h), or NULL. With it,
 	 * or when @kernel is itself an ELF vmlinux, the kernel is loaded

@@ -408,9 +408,47 @@ static int write_identity_map(struct gmem *gm)
 	return 0;
 }
 
+/* Documentation/arch/x86/boot.rst and <linux/screen_info.h>; read by
+ * arch/x86/kernel/sysfb and drivers/video/fbdev/vesafb.c. */
+int boot_screen_info(const struct boot_fb *fb, struct screen_info *si)
+{
+	const uint64_t unit = 64 * 1024; /* lfb_size unit for VLFB (vesafb: * 65536) */
+
+	if (!fb || !si || !fb->width || !fb->height || fb->width > 8192 || fb->height > 8192 ||
+	    fb->stride / 4 < fb->width || fb->stride > UINT16_MAX || !fb->size || fb->size % unit ||
+	    fb->size / unit > UINT32_MAX / unit || (uint64_t)fb->height * fb->stride > fb->size ||
+	    fb->base + fb->size < fb->base)
+		return -EINVAL;
+	memset(si, 0, sizeof(*si));
+	si->orig_video_isVGA = VIDEO_TYPE_VLFB;
+	si->lfb_width = (uint16_t)fb->width;
+	si->lfb_height = (uint16_t)fb->height;
+	si->lfb_depth = 32;
+	si->lfb_linelength = (uint16_t)fb->stride;
+	si->lfb_base = (uint32_t)fb->base;
+	si->lfb_size = (uint32_t)(fb->size / unit);
+	if (fb->base >> 32) {
+		si->ext_lfb_base = (uint32_t)(fb->base >> 32);
+		si->capabilities |= VIDEO_CAPABILITY_64BIT_BASE;
+	}
+	/* x8r8g8b8, as the display (include/hostel/display.h). */
+	si->red_size = 8;
+	si->red_pos = 16;
+	si->green_size = 8;
+	si->green_pos = 8;
+	si->blue_size = 8;
+	si->blue_pos = 0;
+	si->rsvd_size = 8;
+	si->rsvd_pos = 24;
+	/* No VESA protected-mode interface (vesapm_seg 0): vesafb neither pans nor
+	 * calls the BIOS. */
+	return 0;
+}
+
 int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry *out,
 	      const char **why)
 {
+	struct screen_info si;
 	struct bzimage_info k;
 	struct boot_params bp;
 	uint8_t gdt[BOOT_GDT_ENTRIES * 8];
@@ -439,6 +477,11 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
 
 	if (!cfg->e820 || cfg->nr_e820 == 0)
 		return fail(why, -EINVAL, "no e820 memory map given");
+	if (cfg->fb && boot_screen_info(cfg->fb, &si))
+		return fail(why, -EINVAL,
+			    "framebuffer %ux%u (stride %u, %llu bytes) is not describable",
+			    cfg->fb->width, cfg->fb->height, cfg->fb->stride,
+			    (unsigned long long)cfg->fb->size);
 	if (cfg->nr_e820 > BOOT_E820_MAX)
 		return fail(why, -E2BIG, "e820 map has %u entries, the zero page holds at most %u",
 			    cfg->nr_e820, BOOT_E820_MAX);
@@ -562,6 +605,8 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
 		bp.acpi_rsdp_addr = cfg->rsdp_addr;
 	bp.e820_entries = (uint8_t)cfg->nr_e820;
 	memcpy(bp.e820_table, cfg->e820, cfg->nr_e820 * sizeof(cfg->e820[0]));
+	if (cfg->fb)
+		bp.screen_info = si;
 
 	if (gmem_write(gm, BOOT_GDT_ADDR, gdt, sizeof(gdt)) ||
 	    gmem_write(gm, BOOT_ZERO_PAGE_ADDR, &bp, sizeof(bp)) ||

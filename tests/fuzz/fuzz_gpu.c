@@ -18,11 +18,14 @@
  *       (size 8) written from the input, then the queue drained as the
  *       worker does (virtq_pop, gpu_handle_chain, virtq_push); a broken
  *       ring is reset;
- *   6: a front-end resize wish, or config space reads and writes;
+ *   6: a front-end resize wish, config space reads and writes, or guest
+ *      writes to the boot framebuffer's video RAM through its BAR device
+ *      (offsets near and past its end) followed by a refresh;
  *   7: scribble over RAM (guest pages change under the device), or a reset.
  *
- * Checked after every command: the response fits its buffer and is 24 or
- * 408 bytes with a known type; the device's host memory stays under the
+ * Checked after every command: the response fits its buffer and is 24,
+ * 408 (display info) or 1056 (EDID, checksummed, size 128) bytes with a
+ * known type; the device's host memory stays under the
  * cap and its resource count under the limit; after a reset both are 0.
  * ASan and UBSan check every guest-driven copy.
  */
@@ -36,6 +39,7 @@
 #include <string.h>
 #include <linux/virtio_gpu.h>
 
+#include "hostel/device.h"
 #include "hostel/display.h"
 #include "hostel/log.h"
 #include "ring_harness.h"
@@ -122,15 +126,30 @@ static void check_response(uint32_t written, const struct virtq_chain *ch, int r
 		return;
 	}
 	CHECK(written == 0 || written == 24 ||
-	      written == sizeof(struct virtio_gpu_resp_display_info));
+	      written == sizeof(struct virtio_gpu_resp_display_info) ||
+	      written == sizeof(struct virtio_gpu_resp_edid));
 	if (!written)
 		return;
 	CHECK(written <= ch->write_len);
 	CHECK(resp_read(ch, &resp, sizeof(resp)));
 	t = le32toh(resp.type);
 	CHECK(t == VIRTIO_GPU_RESP_OK_NODATA || t == VIRTIO_GPU_RESP_OK_DISPLAY_INFO ||
+	      t == VIRTIO_GPU_RESP_OK_EDID ||
 	      (t >= VIRTIO_GPU_RESP_ERR_UNSPEC && t <= VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER));
-	CHECK((t == VIRTIO_GPU_RESP_OK_DISPLAY_INFO) == (written != 24));
+	CHECK((t == VIRTIO_GPU_RESP_OK_DISPLAY_INFO) ==
+	      (written == sizeof(struct virtio_gpu_resp_display_info)));
+	CHECK((t == VIRTIO_GPU_RESP_OK_EDID) == (written == sizeof(struct virtio_gpu_resp_edid)));
+	if (t == VIRTIO_GPU_RESP_OK_EDID) {
+		static struct virtio_gpu_resp_edid e;
+		uint8_t sum = 0;
+
+		CHECK(resp_read(ch, &e, sizeof(e)));
+		CHECK(le32toh(e.size) == GPU_EDID_SIZE);
+		for (unsigned int i = 0; i < GPU_EDID_SIZE; i++)
+			sum += e.edid[i];
+		CHECK(sum == 0);
+		CHECK(e.edid[0] == 0 && e.edid[1] == 0xff && e.edid[7] == 0);
+	}
 }
 
 /* Build a chain over scratch RAM: request [rq, rq+len) split at @split, response of @rlen. */
@@ -237,6 +256,13 @@ static void op_structured(struct in *in)
 	h->flags = htole32(get8(in) & 3);
 	h->fence_id = htole64(sel);
 	switch (type) {
+	case VIRTIO_GPU_CMD_GET_EDID: {
+		struct virtio_gpu_cmd_get_edid *c = (void *)cmdbuf;
+
+		c->scanout = htole32(get8(in) < 0xf0 ? get8(in) % 2 : get32(in));
+		len = sizeof(*c);
+		break;
+	}
 	case VIRTIO_GPU_CMD_RESOURCE_CREATE_2D: {
 		struct virtio_gpu_resource_create_2d *c = (void *)cmdbuf;
 
@@ -306,7 +332,14 @@ static void op_structured(struct in *in)
 	default:
 		break;
 	}
-	rlen = get8(in) < 0xf0 ? sizeof(struct virtio_gpu_resp_display_info) : get8(in);
+	{
+		uint8_t b = get8(in);
+
+		/* Room for any response mostly; now and then exactly display info's, or less. */
+		rlen = b < 0xe0	  ? sizeof(struct virtio_gpu_resp_edid)
+		       : b < 0xf0 ? sizeof(struct virtio_gpu_resp_display_info)
+				  : get8(in);
+	}
 	run_chain(GPU_CONTROLQ, cmdbuf, len, get8(in) < 0xf0 ? len : get8(in) % (len + 1), rlen);
 }
 
@@ -391,10 +424,32 @@ static void op_misc(struct in *in)
 	uint8_t b = get8(in);
 	uint8_t buf[8];
 
-	switch (b % 4) {
+	switch (b % 5) {
 	case 0:
 		display_request_resize(F.d, dim(in) * 8, dim(in) * 8);
 		break;
+	case 4: {
+		/* Guest writes to the video RAM through the BAR, then a refresh. */
+		struct dev *bar = gpu_fb_dev(F.g);
+		unsigned int n = get8(in) % 8;
+
+		CHECK(bar);
+		for (unsigned int i = 0; i < n; i++) {
+			uint8_t k = get8(in);
+			uint64_t off = k < 0xf0 ? (uint64_t)get32(in) % (GPU_VRAM_SIZE_MIN + 64)
+						: (uint64_t)get32(in) << 32 | get32(in);
+			unsigned int len = 1u << (k & 3);
+
+			for (unsigned int j = 0; j < 8; j++)
+				buf[j] = get8(in);
+			if (k & 4)
+				bar->ops->read(bar, off, buf, len);
+			else
+				bar->ops->write(bar, off, buf, len);
+		}
+		gpu_fb_refresh(F.g);
+		break;
+	}
 	case 1:
 		gpu_config_read(F.g, get8(in) < 0xf0 ? get8(in) % 20 : get32(in), buf,
 				1 + get8(in) % 8);
@@ -455,7 +510,8 @@ static void init_once(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct gpu_opts o = {.max_resources = MAX_RES, .mem_cap = MEM_CAP};
+	struct gpu_opts o = {
+		.max_resources = MAX_RES, .mem_cap = MEM_CAP, .vram_size = GPU_VRAM_SIZE_MIN};
 	struct in in = {data, size};
 	struct virtq_config cfg;
 

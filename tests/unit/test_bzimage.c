@@ -710,6 +710,127 @@ static void test_load_no_initrd(void **state)
 	free(k.buf);
 }
 
+/* boot_screen_info: what Linux's sysfb and vesafb read. */
+static void test_screen_info(void **state)
+{
+	struct boot_fb fb = {.base = 0xc0000000ull,
+			     .size = 16 * MIB,
+			     .width = 1024,
+			     .height = 768,
+			     .stride = 4096};
+	struct screen_info si;
+
+	(void)state;
+	memset(&si, 0xaa, sizeof(si));
+	assert_int_equal(boot_screen_info(&fb, &si), 0);
+	assert_int_equal(si.orig_video_isVGA, VIDEO_TYPE_VLFB);
+	assert_int_equal(si.lfb_base, 0xc0000000u);
+	assert_int_equal(si.ext_lfb_base, 0);
+	assert_int_equal(si.capabilities, 0);
+	assert_int_equal(si.lfb_size, 256); /* 64 KiB units */
+	assert_int_equal(si.lfb_width, 1024);
+	assert_int_equal(si.lfb_height, 768);
+	assert_int_equal(si.lfb_depth, 32);
+	assert_int_equal(si.lfb_linelength, 4096);
+	assert_int_equal(si.red_size, 8);
+	assert_int_equal(si.red_pos, 16);
+	assert_int_equal(si.green_size, 8);
+	assert_int_equal(si.green_pos, 8);
+	assert_int_equal(si.blue_size, 8);
+	assert_int_equal(si.blue_pos, 0);
+	assert_int_equal(si.rsvd_size, 8);
+	assert_int_equal(si.rsvd_pos, 24);
+	/* No text mode and no VESA PM interface. */
+	assert_int_equal(si.orig_video_lines, 0);
+	assert_int_equal(si.orig_video_cols, 0);
+	assert_int_equal(si.vesapm_seg, 0);
+
+	/* Above 4 GiB: the high half and the 64-bit capability. */
+	fb.base = 0x1234560000ull;
+	assert_int_equal(boot_screen_info(&fb, &si), 0);
+	assert_int_equal(si.lfb_base, 0x34560000u);
+	assert_int_equal(si.ext_lfb_base, 0x12);
+	assert_int_equal(si.capabilities, VIDEO_CAPABILITY_64BIT_BASE);
+}
+
+static void test_screen_info_rejects(void **state)
+{
+	const struct boot_fb ok = {.base = 0xc0000000ull,
+				   .size = 16 * MIB,
+				   .width = 1024,
+				   .height = 768,
+				   .stride = 4096};
+	struct boot_fb fb;
+	struct screen_info si;
+
+	(void)state;
+	memset(&si, 0x5a, sizeof(si));
+#define REJECT(field, value)                                                                       \
+	do {                                                                                       \
+		fb = ok;                                                                           \
+		fb.field = (value);                                                                \
+		assert_int_equal(boot_screen_info(&fb, &si), -EINVAL);                             \
+		assert_int_equal(si.orig_video_isVGA, 0x5a); /* untouched */                       \
+	} while (0)
+	REJECT(width, 0);
+	REJECT(height, 0);
+	REJECT(width, 8193);
+	REJECT(height, 8193);
+	REJECT(stride, 4095);  /* below width * 4 */
+	REJECT(stride, 65536); /* lfb_linelength is 16 bits */
+	REJECT(size, 0);
+	REJECT(size, 16 * MIB + 4096);	/* not in 64 KiB units */
+	REJECT(size, 2 * MIB);		/* height * stride does not fit */
+	REJECT(size, 4ull << 30);	/* vesafb's 32-bit lfb_size * 65536 would wrap */
+	REJECT(base, UINT64_MAX - MIB); /* base + size wraps */
+	fb = ok;
+	fb.width = 8192;
+	fb.stride = 32768;
+	fb.height = 512; /* 16 MiB exactly */
+	assert_int_equal(boot_screen_info(&fb, &si), 0);
+	fb.width = 16384;
+	fb.stride = 65535;
+	assert_int_equal(boot_screen_info(&fb, &si), -EINVAL);
+	assert_int_equal(boot_screen_info(NULL, &si), -EINVAL);
+#undef REJECT
+}
+
+/* boot_load puts screen_info in the zero page only when a framebuffer is given. */
+static void test_load_screen_info(void **state)
+{
+	struct img_opts o = default_opts();
+	struct img k = make_img(&o);
+	struct boot_fb fb = {.base = 0xc1000000ull,
+			     .size = 16 * MIB,
+			     .width = 800,
+			     .height = 600,
+			     .stride = 3200};
+	struct vm vm;
+	struct boot_entry ent;
+	const char *why = NULL;
+
+	(void)state;
+	vm_init(&vm, 16 * MIB);
+	struct boot_config cfg = vm_cfg(&vm, &k);
+	assert_int_equal(boot_load(&vm.gm, &cfg, &ent, &why), 0);
+	assert_true(all_zero(vm.ram + BOOT_ZERO_PAGE_ADDR, sizeof(struct screen_info)));
+	cfg.fb = &fb;
+	assert_int_equal(boot_load(&vm.gm, &cfg, &ent, &why), 0);
+	const struct boot_params *bp = zero_page(&vm);
+	assert_int_equal(bp->screen_info.orig_video_isVGA, VIDEO_TYPE_VLFB);
+	assert_int_equal(bp->screen_info.lfb_base, 0xc1000000u);
+	assert_int_equal(bp->screen_info.lfb_width, 800);
+	assert_int_equal(bp->screen_info.lfb_linelength, 3200);
+	/* A framebuffer that cannot be described fails before guest RAM is touched. */
+	memset(vm.ram + BOOT_ZERO_PAGE_ADDR, 0x77, 4096);
+	fb.stride = 100;
+	assert_int_equal(boot_load(&vm.gm, &cfg, &ent, &why), -EINVAL);
+	assert_non_null(strstr(why, "framebuffer"));
+	assert_int_equal(vm.ram[BOOT_ZERO_PAGE_ADDR], 0x77);
+	vm_fini(&vm);
+	free(k.buf);
+}
+
 static void test_load_header_copy_bounded(void **state)
 {
 	/* Protocol 2.13 (no acpi_rsdp_addr) with a header claiming to be longer than the area. */
@@ -1078,6 +1199,9 @@ int main(void)
 		cmocka_unit_test(test_run_address_follows_alignment),
 		cmocka_unit_test(test_e820_without_backing),
 		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_screen_info),
+		cmocka_unit_test(test_screen_info_rejects),
+		cmocka_unit_test(test_load_screen_info),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

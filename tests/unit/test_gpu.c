@@ -28,6 +28,8 @@
 #include <linux/virtio_gpu.h>
 #include <linux/virtio_pci.h>
 
+#include "fake_clock.h"
+#include "fake_memslot.h"
 #include "fake_msi.h"
 #include "hostel/device.h"
 #include "hostel/display.h"
@@ -425,9 +427,9 @@ static void test_config_space(void **state)
 	gpu_config_write(E->g, 0, &v, 4);
 	gpu_config_read(E->g, 8, &v, 4);
 	assert_int_equal(le32toh(v), 1);
-	/* Features: VERSION_1 and the ring features, no GPU features. */
+	/* Features: VERSION_1 and the ring features; of the GPU features EDID only. */
 	assert_true(gpu_features(E->g) >> 32 & 1);
-	assert_int_equal(gpu_features(E->g) & 0x1f, 0);
+	assert_int_equal(gpu_features(E->g) & 0x1f, 1u << VIRTIO_GPU_F_EDID);
 }
 
 static void test_display_info(void **state)
@@ -863,8 +865,10 @@ static void test_garbled_headers(void **state)
 	assert_true(le64toh(E->resp.fence_id) == 0x1122334455667788ull);
 	hdr(&h, VIRTIO_GPU_CMD_CTX_CREATE);
 	assert_int_equal(send(&h, sizeof(h)), E_UNSPEC);
+	/* GET_EDID without its scanout field: too short, not executed. */
 	hdr(&h, VIRTIO_GPU_CMD_GET_EDID);
-	assert_int_equal(send(&h, sizeof(h)), E_UNSPEC);
+	assert_int_equal(send_ex(&h, sizeof(h), NULL, 0, sizeof(struct virtio_gpu_resp_edid)),
+			 E_UNSPEC);
 	hdr(&h, VIRTIO_GPU_CMD_UPDATE_CURSOR); /* a cursor command on the control queue */
 	assert_int_equal(send(&h, sizeof(h)), E_UNSPEC);
 	/* A known command cut short: not executed. */
@@ -880,7 +884,8 @@ static void test_garbled_headers(void **state)
 	assert_int_equal(send(junk, sizeof(junk)), E_UNSPEC);
 	E->fence_flags = 0;
 	assert_int_equal(stats().err_unspec, 8);
-	assert_int_equal(stats().unknown, 7);
+	assert_int_equal(stats().unknown, 6);
+	assert_int_equal(stats().get_edid, 1);
 }
 
 static void test_unref_scanned_out(void **state)
@@ -1212,6 +1217,453 @@ static void test_vpci_config_change(void **state)
 	pci_host_destroy(h);
 }
 
+/* ---- EDID ---------------------------------------------------------------------------- */
+
+/* The detailed timing at @d: active width and height, pixel clock (10 kHz). */
+static void dtd_decode(const uint8_t *d, uint32_t *w, uint32_t *h, uint32_t *clk)
+{
+	*clk = d[0] | (uint32_t)d[1] << 8;
+	*w = d[2] | (uint32_t)(d[4] >> 4) << 8;
+	*h = d[5] | (uint32_t)(d[7] >> 4) << 8;
+}
+
+static void edid_check(const uint8_t *e, uint32_t w, uint32_t h)
+{
+	static const uint8_t magic[8] = {0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0};
+	uint32_t dw, dh, clk, htot, vtot;
+	uint8_t sum = 0;
+
+	assert_memory_equal(e, magic, 8);
+	for (int i = 0; i < GPU_EDID_SIZE; i++)
+		sum += e[i];
+	assert_int_equal(sum, 0);
+	assert_int_equal(e[18], 1); /* EDID 1.4 */
+	assert_int_equal(e[19], 4);
+	assert_true(e[20] & 0x80);   /* digital */
+	assert_true(e[24] & 0x02);   /* the first detailed timing is the preferred mode */
+	assert_int_equal(e[126], 0); /* no extensions */
+	dtd_decode(e + 54, &dw, &dh, &clk);
+	assert_int_equal(dw, w);
+	assert_int_equal(dh, h);
+	assert_true(clk > 0);
+	/* Refresh = clock / (htotal * vtotal): 60 Hz unless the clock field capped it. */
+	htot = dw + (e[57] | (uint32_t)(e[58] & 0xf) << 8);
+	vtot = dh + (e[60] | (uint32_t)(e[61] & 0xf) << 8);
+	if (clk < 0xffff) {
+		uint64_t hz100 = (uint64_t)clk * 10000 * 100 / ((uint64_t)htot * vtot);
+
+		assert_in_range(hz100, 5990, 6010);
+	}
+	/* Monitor name descriptor. */
+	assert_int_equal(e[72 + 3], 0xfc);
+	assert_memory_equal(e + 72 + 5, "hostel\n", 7);
+}
+
+static void test_edid_bytes(void **state)
+{
+	static const uint32_t sizes[][2] = {{1024, 768}, {1920, 1080}, {640, 480},
+					    {1, 1},	 {3840, 2160}, {4095, 4095}};
+	uint8_t e[GPU_EDID_SIZE], e2[GPU_EDID_SIZE];
+	uint32_t w, h, clk;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		gpu_edid(sizes[i][0], sizes[i][1], e);
+		edid_check(e, sizes[i][0], sizes[i][1]);
+	}
+	/* 4095x4095 at 60 Hz needs more than 655.35 MHz: the clock is capped. */
+	dtd_decode(e + 54, &w, &h, &clk);
+	assert_int_equal(clk, 0xffff);
+	/* Sides past what a detailed timing holds are clamped; 0 becomes 1. */
+	gpu_edid(8192, 100, e);
+	edid_check(e, 4095, 100);
+	gpu_edid(0, 0, e);
+	edid_check(e, 1, 1);
+	/* Another size, other bytes. */
+	gpu_edid(1024, 768, e);
+	gpu_edid(1280, 800, e2);
+	assert_memory_not_equal(e, e2, GPU_EDID_SIZE);
+}
+
+static uint32_t get_edid(uint32_t scanout_id, uint32_t rlen, struct virtio_gpu_resp_edid *out)
+{
+	struct virtio_gpu_cmd_get_edid c = {0};
+	uint64_t rs;
+	uint32_t t;
+
+	hdr(&c.hdr, VIRTIO_GPU_CMD_GET_EDID);
+	c.scanout = htole32(scanout_id);
+	t = send_ex(&c, sizeof(c), NULL, 0, rlen);
+	/* send_ex allocated the response right after the request (+1, 16-aligned). */
+	rs = E->next - ((rlen + 1 + 15) & ~15ull);
+	if (t && out)
+		memcpy(out, host(rs), MIN(E->written, (uint32_t)sizeof(*out)));
+	return t;
+}
+
+static void test_get_edid(void **state)
+{
+	struct virtio_gpu_resp_edid r;
+	uint8_t want[GPU_EDID_SIZE];
+	unsigned int n0 = E->notified;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(get_edid(0, sizeof(r), &r), VIRTIO_GPU_RESP_OK_EDID);
+	assert_int_equal(E->written, sizeof(r));
+	assert_int_equal(le32toh(r.size), GPU_EDID_SIZE);
+	gpu_edid(GPU_DEFAULT_WIDTH, GPU_DEFAULT_HEIGHT, want);
+	assert_memory_equal(r.edid, want, GPU_EDID_SIZE);
+	edid_check(r.edid, 1024, 768);
+	for (size_t i = GPU_EDID_SIZE; i < sizeof(r.edid); i++)
+		assert_int_equal(r.edid[i], 0);
+	/* A bad scanout id: an error header only. */
+	assert_int_equal(get_edid(1, sizeof(r), NULL), E_SCAN);
+	assert_int_equal(E->written, sizeof(struct virtio_gpu_ctrl_hdr));
+	assert_int_equal(get_edid(0xffffffff, sizeof(r), NULL), E_SCAN);
+	/* No room for the whole response: not executed. */
+	assert_int_equal(get_edid(0, sizeof(r) - 1, NULL), 0);
+	assert_int_equal(get_edid(0, sizeof(struct virtio_gpu_ctrl_hdr), NULL), 0);
+	/* A resize wish: a display event, and the EDID now prefers the new size. */
+	gpu_resize_request(E->g, 1280, 800);
+	assert_int_equal(E->notified, n0 + 1);
+	assert_int_equal(get_edid(0, sizeof(r), &r), VIRTIO_GPU_RESP_OK_EDID);
+	edid_check(r.edid, 1280, 800);
+	/* A wish the EDID cannot hold still answers, clamped; display info keeps it whole. */
+	gpu_resize_request(E->g, 5000, 3000);
+	assert_int_equal(get_edid(0, sizeof(r), &r), VIRTIO_GPU_RESP_OK_EDID);
+	edid_check(r.edid, 4095, 3000);
+	assert_int_equal(stats().get_edid, 5); /* the two chains without room were not executed */
+	assert_int_equal(stats().err_scanout_id, 2);
+}
+
+/* ---- boot framebuffer ------------------------------------------------------------------ */
+
+struct fbenv {
+	struct fake_memslot ms;
+	struct fake_clock clk;
+	struct fake_timer tm;
+	struct pci_host *h;
+	struct fake_msi msi;
+	struct vpci *v;
+	struct pci_placements pl;
+};
+
+/* Replace E's gpu and display by ones with @vram bytes of video RAM, on PCI, placed. */
+static struct fbenv *fb_env(uint64_t vram, uint32_t ui_w, uint32_t ui_h, bool with_ms,
+			    bool with_timer)
+{
+	struct fbenv *f = must(calloc(1, sizeof(*f)));
+	struct gpu_opts o = {.vram_size = vram};
+
+	gpu_destroy(E->g);
+	display_destroy(E->d);
+	E->d = must(display_create());
+	if (ui_w)
+		display_request_resize(E->d, ui_w, ui_h);
+	fake_memslot_init(&f->ms);
+	fake_clock_init(&f->clk, 1000, 0);
+	fake_timer_init(&f->tm, &f->clk);
+	if (with_ms)
+		o.memslot = &f->ms.ctl;
+	if (with_timer) {
+		o.refresh_timer = &f->tm.t;
+		o.clock = &f->clk.clock;
+	}
+	E->g = must(gpu_create(&E->gm, E->d, &o));
+	gpu_set_config_notify(E->g, on_config, E);
+	f->h = must(pci_host_create());
+	fake_msi_init(&f->msi);
+	f->v = must(gpu_create_vpci(f->h, 2, E->g, &E->gm, &f->msi.ctl, NULL));
+	assert_int_equal(
+		pci_host_assign_bars(f->h, 0xc0000000ull, 0x20000000ull, 0xc000, 0x4000, &f->pl),
+		0);
+	return f;
+}
+
+static void fb_env_free(struct fbenv *f)
+{
+	gpu_set_config_notify(E->g, NULL, NULL);
+	vpci_destroy(f->v);
+	gpu_destroy(E->g); /* before the PCI host: it reads the BAR address */
+	E->g = must(gpu_create(&E->gm, E->d, NULL));
+	pci_host_destroy(f->h);
+	free(f);
+}
+
+static uint32_t cfg_rd(struct pci_host *h, unsigned int slot, unsigned int reg, unsigned int len)
+{
+	struct dev *ecam = pci_host_ecam_dev(h);
+	uint8_t b[4];
+
+	ecam->ops->read(ecam, (uint64_t)slot << 15 | reg, b, len);
+	return (uint32_t)dev_data_get(b, len);
+}
+
+static void cfg_wr(struct pci_host *h, unsigned int slot, unsigned int reg, uint32_t v)
+{
+	struct dev *ecam = pci_host_ecam_dev(h);
+	uint8_t b[4];
+
+	dev_data_put(b, 4, v);
+	ecam->ops->write(ecam, (uint64_t)slot << 15 | reg, b, 4);
+}
+
+static void test_fb_bar_config(void **state)
+{
+	struct fbenv *f;
+	struct gpu_fb_info fi;
+	uint32_t bar0;
+
+	(void)state;
+	/* Without video RAM: "display controller, other", no BAR 0. */
+	assert_false(gpu_fb_info(E->g, &fi));
+	assert_null(gpu_fb_dev(E->g));
+	assert_int_equal(gpu_fb_map(E->g), -ENODEV);
+	assert_int_equal(gpu_vga_vpci_ops.pci_class, 0x030000);
+
+	f = fb_env(GPU_VRAM_SIZE_DEFAULT, 0, 0, true, false);
+	assert_int_equal(cfg_rd(f->h, 2, 0x08, 4) >> 8, 0x030000); /* VGA */
+	bar0 = cfg_rd(f->h, 2, 0x10, 4);
+	assert_int_equal(bar0 & 0xf, PCI_BAR_PREFETCH | PCI_BAR_MEM32);
+	assert_int_equal(bar0 & (GPU_VRAM_SIZE_DEFAULT - 1) & ~0xfu, 0); /* naturally aligned */
+	assert_true((bar0 & ~0xfu) >= 0xc0000000u);
+	/* Sizing: all-ones reads back the size mask with the type bits. */
+	cfg_wr(f->h, 2, 0x10, 0xffffffff);
+	assert_int_equal(cfg_rd(f->h, 2, 0x10, 4), (uint32_t) ~(GPU_VRAM_SIZE_DEFAULT - 1) | 0x8);
+	cfg_wr(f->h, 2, 0x10, bar0);
+	assert_int_equal(cfg_rd(f->h, 2, 0x10, 4), bar0);
+	/* The virtio BAR is still there (BAR 4, 64-bit). */
+	assert_int_equal(cfg_rd(f->h, 2, 0x20, 4) & 0x7, PCI_BAR_MEM64);
+
+	/* What the boot loader gets, and the mapping. */
+	assert_true(gpu_fb_info(E->g, &fi));
+	assert_true(fi.base == (bar0 & ~0xfu));
+	assert_true(fi.size == GPU_VRAM_SIZE_DEFAULT);
+	assert_int_equal(fi.width, 1024);
+	assert_int_equal(fi.height, 768);
+	assert_int_equal(fi.stride, 4096);
+	assert_false(f->ms.mapped);
+	assert_int_equal(gpu_fb_map(E->g), 0);
+	assert_true(f->ms.mapped);
+	assert_true(f->ms.log_dirty);
+	assert_true(f->ms.gpa == fi.base);
+	assert_true(f->ms.size == GPU_VRAM_SIZE_DEFAULT);
+	assert_ptr_equal(f->ms.host, gpu_fb_vram(E->g));
+	fb_env_free(f);
+	assert_int_equal(f == NULL, 0);
+}
+
+static void test_fb_sizes(void **state)
+{
+	struct display *d = must(display_create());
+	struct gpu_opts o = {0};
+	struct gpu_fb_info fi;
+	struct fbenv *f;
+
+	(void)state;
+	/* Video RAM sizes: a power of two within the bounds, and a display. */
+	o.vram_size = (16ull << 20) + 4096;
+	assert_null(gpu_create(&E->gm, d, &o));
+	o.vram_size = GPU_VRAM_SIZE_MIN / 2;
+	assert_null(gpu_create(&E->gm, d, &o));
+	o.vram_size = GPU_VRAM_SIZE_MAX * 2;
+	assert_null(gpu_create(&E->gm, d, &o));
+	o.vram_size = GPU_VRAM_SIZE_DEFAULT;
+	assert_null(gpu_create(&E->gm, NULL, &o));
+	display_destroy(d);
+
+	/* The window's size when it fits the video RAM... */
+	f = fb_env(GPU_VRAM_SIZE_DEFAULT, 1920, 1080, false, false);
+	assert_true(gpu_fb_info(E->g, &fi));
+	assert_int_equal(fi.width, 1920);
+	assert_int_equal(fi.height, 1080);
+	assert_int_equal(fi.stride, 1920 * 4);
+	fb_env_free(f);
+	/* ...else 1024x768: 4096 x 4096 x 4 is 64 MiB. */
+	f = fb_env(GPU_VRAM_SIZE_DEFAULT, 4096, 4096, false, false);
+	assert_true(gpu_fb_info(E->g, &fi));
+	assert_int_equal(fi.width, 1024);
+	assert_int_equal(fi.height, 768);
+	fb_env_free(f);
+}
+
+static uint32_t *vram32(void)
+{
+	return (uint32_t *)(void *)gpu_fb_vram(E->g);
+}
+
+static bool damage(struct display_rect *r)
+{
+	uint64_t gen;
+
+	return display_take_damage(E->d, r, &gen);
+}
+
+static void test_fb_refresh(void **state)
+{
+	struct fbenv *f = fb_env(GPU_VRAM_SIZE_DEFAULT, 0, 0, true, false);
+	struct display_rect r;
+	uint32_t *v;
+
+	(void)state;
+	assert_int_equal(gpu_fb_map(E->g), 0);
+	v = vram32();
+	/* What firmware-less boot leaves: black. The first refresh sets the mode. */
+	assert_true(gpu_fb_active(E->g));
+	v[5] = 0x00123456; /* before the first refresh: compared whole, dirty or not */
+	assert_true(gpu_fb_refresh(E->g));
+	mode_is(1024, 768);
+	assert_int_equal(px(5, 0), 0x123456);
+	assert_true(damage(&r)); /* the mode change damaged everything */
+	assert_int_equal(r.w, 1024);
+	assert_int_equal(r.h, 768);
+	/* Idle: no damage, nothing copied. */
+	assert_false(gpu_fb_refresh(E->g));
+	assert_false(damage(&r));
+
+	/* A guest write the dirty log reports: exactly those pixels damaged. */
+	v[300 * 1024 + 10] = 0x00ff0000;
+	v[300 * 1024 + 12] = 0x0000ff00;
+	fake_memslot_dirty(&f->ms, (300 * 1024 + 10) * 4, 12);
+	assert_true(gpu_fb_refresh(E->g));
+	assert_int_equal(px(10, 300), 0xff0000);
+	assert_int_equal(px(12, 300), 0x00ff00);
+	assert_true(damage(&r));
+	assert_int_equal(r.x, 10);
+	assert_int_equal(r.y, 300);
+	assert_int_equal(r.w, 3);
+	assert_int_equal(r.h, 1);
+	/* A dirty page whose bytes did not change: no damage. */
+	fake_memslot_dirty(&f->ms, 300 * 1024 * 4, 4096);
+	assert_false(gpu_fb_refresh(E->g));
+	assert_false(damage(&r));
+	/* The top byte is not colour: a write of it alone changes nothing. */
+	v[300 * 1024 + 10] = 0xabff0000;
+	fake_memslot_dirty(&f->ms, (300 * 1024 + 10) * 4, 4);
+	assert_false(gpu_fb_refresh(E->g));
+	assert_false(damage(&r));
+	assert_int_equal(px(10, 300), 0xff0000);
+	/* A write the log does not report is not looked for (the log is the source). */
+	v[600 * 1024] = 0x00777777;
+	assert_false(gpu_fb_refresh(E->g));
+	assert_int_equal(px(0, 600), 0);
+	/* Spans across rows damage whole rows; two apart runs, their bounds. */
+	fake_memslot_dirty(&f->ms, 600 * 1024 * 4, 4);
+	v[601 * 1024 + 1023] = 0x00010101;
+	fake_memslot_dirty(&f->ms, (601 * 1024 + 1023) * 4, 4);
+	assert_true(gpu_fb_refresh(E->g));
+	assert_true(damage(&r));
+	assert_int_equal(r.x, 0);
+	assert_int_equal(r.y, 600);
+	assert_int_equal(r.w, 1024);
+	assert_int_equal(r.h, 2);
+	/* Pages past the visible pixels (vram beyond 1024x768x4) are ignored. */
+	v[1024 * 768 + 5] = 0x00ffffff;
+	fake_memslot_dirty(&f->ms, (1024 * 768 + 5) * 4, 4);
+	fake_memslot_dirty(&f->ms, GPU_VRAM_SIZE_DEFAULT - 4, 4);
+	assert_false(gpu_fb_refresh(E->g));
+	/* The dirty log failing: every page compared. */
+	v[700 * 1024 + 3] = 0x00030303;
+	f->ms.dirty_ret = -EIO;
+	assert_true(gpu_fb_refresh(E->g));
+	assert_int_equal(px(3, 700), 0x030303);
+	assert_int_equal(stats().fb_dirty_errors, 1);
+	/* Per page, first to last changed pixel: 1, 3 (10..12), 1, 1, 1. */
+	assert_int_equal(stats().fb_pixels, 1 + 3 + 1 + 1 + 1);
+	fb_env_free(f);
+}
+
+static void test_fb_whole_vram(void **state)
+{
+	/* A mode that fills the video RAM to its last byte, compared whole: the
+	 * guard page after the video RAM would fault on any read past it. */
+	struct fbenv *f = fb_env(GPU_VRAM_SIZE_MIN, 1024, 1024, false, false);
+	struct gpu_fb_info fi;
+	struct dev *bar = gpu_fb_dev(E->g);
+	uint8_t b[8];
+	uint32_t *v;
+
+	(void)state;
+	assert_true(gpu_fb_info(E->g, &fi));
+	assert_int_equal((uint64_t)fi.height * fi.stride, GPU_VRAM_SIZE_MIN);
+	assert_int_equal(gpu_fb_map(E->g), 0); /* no memslot: through the bus */
+	v = vram32();
+	for (uint32_t i = 0; i < 1024 * 1024; i++)
+		v[i] = i & 0xffffff;
+	assert_true(gpu_fb_refresh(E->g));
+	mode_is(1024, 1024);
+	assert_int_equal(px(1023, 1023), (1023u * 1024 + 1023) & 0xffffff);
+	/* With no dirty log every refresh compares, and finds nothing new. */
+	assert_false(gpu_fb_refresh(E->g));
+	/* The bus path writes the video RAM, bounded to it. */
+	dev_data_put(b, 4, 0x00abcdef);
+	bar->ops->write(bar, GPU_VRAM_SIZE_MIN - 4, b, 4);
+	assert_int_equal(v[1024 * 1024 - 1], 0xabcdef);
+	assert_true(gpu_fb_refresh(E->g));
+	assert_int_equal(px(1023, 1023), 0xabcdef);
+	bar->ops->read(bar, GPU_VRAM_SIZE_MIN - 4, b, 4);
+	assert_int_equal(dev_data_get(b, 4), 0xabcdef);
+	bar->ops->write(bar, GPU_VRAM_SIZE_MIN - 2, b, 4); /* straddles the end */
+	bar->ops->read(bar, GPU_VRAM_SIZE_MIN - 2, b, 4);
+	assert_int_equal(dev_data_get(b, 4), 0xffffffff);
+	bar->ops->read(bar, UINT64_MAX - 1, b, 8);
+	assert_true(dev_data_get(b, 8) == UINT64_MAX);
+	assert_int_equal(v[1024 * 1024 - 1], 0xabcdef);
+	assert_int_equal(stats().fb_bad_accesses, 3);
+	fb_env_free(f);
+}
+
+static void test_fb_takeover(void **state)
+{
+	struct fbenv *f = fb_env(GPU_VRAM_SIZE_DEFAULT, 0, 0, true, true);
+	uint64_t a = gpa_alloc(64 * 64 * 4);
+	struct virtio_gpu_mem_entry e = ent(a, 64 * 64 * 4);
+	unsigned int fired;
+
+	(void)state;
+	assert_false(f->tm.armed); /* the timer starts at gpu_fb_map */
+	assert_int_equal(gpu_fb_map(E->g), 0);
+	assert_true(f->tm.armed);
+	vram32()[0] = 0x00a0a0a0;
+	fake_clock_advance_to(&f->clk, &f->tm, 1000 + GPU_FB_REFRESH_NS, 10);
+	assert_int_equal(f->tm.fired, 1);
+	assert_true(f->tm.armed); /* again, GPU_FB_REFRESH_NS later */
+	assert_true(f->tm.deadline == 1000 + 2 * GPU_FB_REFRESH_NS);
+	assert_int_equal(px(0, 0), 0xa0a0a0);
+	assert_int_equal(stats().fb_refreshes, 1);
+
+	/* The driver's scanout takes the display over. */
+	fill(a, XRGB, 64, 64);
+	assert_int_equal(create(3, XRGB, 64, 64), NODATA);
+	assert_int_equal(attach_raw(3, 1, &e, 1), NODATA);
+	assert_int_equal(transfer(3, rect(0, 0, 64, 64), 0), NODATA);
+	assert_int_equal(scanout(0, 3, rect(0, 0, 64, 64)), NODATA);
+	assert_false(gpu_fb_active(E->g));
+	mode_is(64, 64);
+	assert_int_equal(px(0, 0), colour(0, 0));
+	/* Boot-framebuffer writes no longer reach the display; the timer rests. */
+	vram32()[0] = 0x00ffffff;
+	fake_memslot_dirty(&f->ms, 0, 4);
+	fired = f->tm.fired;
+	fake_clock_advance_to(&f->clk, &f->tm, 1000 + 10 * GPU_FB_REFRESH_NS, fired + 10);
+	assert_int_equal(f->tm.fired, fired + 1);
+	assert_false(f->tm.armed);
+	assert_false(gpu_fb_refresh(E->g));
+	mode_is(64, 64);
+	assert_int_equal(px(0, 0), colour(0, 0));
+	assert_int_equal(stats().fb_refreshes, 1);
+
+	/* A device reset (the driver went away): the boot framebuffer again, whole. */
+	gpu_reset(E->g);
+	assert_true(gpu_fb_active(E->g));
+	assert_true(f->tm.armed);
+	fake_clock_advance_to(&f->clk, &f->tm, 1000 + 12 * GPU_FB_REFRESH_NS, f->tm.fired + 1);
+	mode_is(1024, 768);
+	assert_int_equal(px(0, 0), 0xffffff);
+	fb_env_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1237,6 +1689,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cursor_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_workers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vpci_config_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edid_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_edid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fb_bar_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fb_sizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fb_refresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fb_whole_vram, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fb_takeover, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,13 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_gpu.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
 
+#include "hostel/clock.h"
+#include "hostel/device.h"
 #include "hostel/log.h"
+#include "hostel/memslot.h"
 #include "virtio/gpu/gpu.h"
 #include "virtio/pci/vpci.h"
 
@@ -32,7 +36,8 @@
 #define CMD_MAX 64u
 
 _Static_assert(sizeof(struct virtio_gpu_transfer_to_host_2d) <= CMD_MAX &&
-		       sizeof(struct virtio_gpu_set_scanout) <= CMD_MAX,
+		       sizeof(struct virtio_gpu_set_scanout) <= CMD_MAX &&
+		       sizeof(struct virtio_gpu_cmd_get_edid) <= CMD_MAX,
 	       "command buffer too small");
 
 #ifndef VIRTIO_ID_GPU
@@ -96,6 +101,22 @@ struct gpu {
 
 	struct worker w[GPU_NR_QUEUES];
 	struct gpu_stats stats;
+
+	/* Boot framebuffer (gpu.h); vram NULL without one. */
+	struct {
+		uint8_t *vram; /* vram_size bytes, mmap'd (page aligned for a memslot) */
+		uint64_t size;
+		uint32_t w, h; /* the mode screen_info describes; stride w * 4 */
+		struct pci_func *func;
+		struct memslot_ctl *ms;
+		int slot; /* memslot handle, -1: not mapped */
+		struct timer *timer;
+		struct clock *clock;
+		bool active;	/* atomic: the display shows the video RAM */
+		bool need_full; /* atomic: next refresh compares every page */
+		uint64_t *bitmap;
+		struct dev dev;
+	} fb;
 };
 
 #define STAT_ADD(g, field, n) __atomic_fetch_add(&(g)->stats.field, (n), __ATOMIC_RELAXED)
@@ -203,6 +224,303 @@ static void resize_hook(void *opaque, uint32_t w, uint32_t h)
 	gpu_resize_request(opaque, w, h);
 }
 
+/* ---- boot framebuffer --------------------------------------------------------- */
+
+static void fb_tick(void *opaque);
+
+/* The bus path to the video RAM, when it is not mapped as a memory slot. */
+static void fb_bar_read(struct dev *dv, uint64_t off, void *data, unsigned len)
+{
+	struct gpu *g = container_of(dv, struct gpu, fb.dev);
+
+	if (len > 8 || off >= g->fb.size || len > g->fb.size - off) {
+		STAT_ADD(g, fb_bad_accesses, 1);
+		memset(data, 0xff, len);
+		return;
+	}
+	memcpy(data, g->fb.vram + off, len);
+}
+
+static void fb_bar_write(struct dev *dv, uint64_t off, const void *data, unsigned len)
+{
+	struct gpu *g = container_of(dv, struct gpu, fb.dev);
+
+	if (len > 8 || off >= g->fb.size || len > g->fb.size - off) {
+		STAT_ADD(g, fb_bad_accesses, 1);
+		log_ratelimited(LOG_DEBUG, "virtio-gpu: video RAM write at %#llx+%u dropped",
+				(unsigned long long)off, len);
+		return;
+	}
+	memcpy(g->fb.vram + off, data, len);
+}
+
+static const struct dev_ops fb_bar_ops = {
+	.name = "virtio-gpu-vram",
+	.read = fb_bar_read,
+	.write = fb_bar_write,
+};
+
+static uint64_t fb_pages(const struct gpu *g)
+{
+	return g->fb.size / MEMSLOT_PAGE;
+}
+
+static int fb_init(struct gpu *g, const struct gpu_opts *o)
+{
+	uint64_t size = o->vram_size;
+	uint32_t w = GPU_DEFAULT_WIDTH, h = GPU_DEFAULT_HEIGHT;
+	void *p;
+
+	if (!g->d || size < GPU_VRAM_SIZE_MIN || size > GPU_VRAM_SIZE_MAX || (size & (size - 1)) ||
+	    (o->refresh_timer && !o->clock)) {
+		log_error("virtio-gpu: boot framebuffer: bad video RAM size %llu or no display",
+			  (unsigned long long)size);
+		return -EINVAL;
+	}
+	/* The front end's size if it fits the video RAM, else 1024x768. */
+	pthread_mutex_lock(&g->cfg_lock);
+	if ((uint64_t)g->pref_w * g->pref_h * BPP <= size) {
+		w = g->pref_w;
+		h = g->pref_h;
+	}
+	pthread_mutex_unlock(&g->cfg_lock);
+	if ((uint64_t)w * h * BPP > size)
+		return -EINVAL;
+	/* One inaccessible page after the video RAM: a read past it faults, never leaks. */
+	p = mmap(NULL, (size_t)size + MEMSLOT_PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		log_error("virtio-gpu: video RAM: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	if (mprotect((uint8_t *)p + size, MEMSLOT_PAGE, PROT_NONE) < 0) {
+		log_error("virtio-gpu: video RAM guard page: %s", strerror(errno));
+		munmap(p, (size_t)size + MEMSLOT_PAGE);
+		return -ENOMEM;
+	}
+	g->fb.vram = p;
+	g->fb.size = size;
+	g->fb.bitmap = calloc((fb_pages(g) + 63) / 64, sizeof(uint64_t));
+	if (!g->fb.bitmap)
+		return -ENOMEM;
+	g->fb.w = w;
+	g->fb.h = h;
+	g->fb.ms = o->memslot;
+	g->fb.timer = o->refresh_timer;
+	g->fb.clock = o->clock;
+	g->fb.dev.ops = &fb_bar_ops;
+	if (g->fb.timer) {
+		g->fb.timer->fn = fb_tick;
+		g->fb.timer->opaque = g;
+	}
+	g->fb.active = true;
+	g->fb.need_full = true;
+	return 0;
+}
+
+static void fb_arm(struct gpu *g)
+{
+	/* Without a dirty log each refresh compares every page (~0.6 ms at
+	 * 1024x768): a third of the rate keeps an idle screen near free. */
+	uint64_t period = g->fb.slot >= 0 ? GPU_FB_REFRESH_NS : 3 * GPU_FB_REFRESH_NS;
+
+	if (g->fb.timer)
+		timer_arm(g->fb.timer, clock_now(g->fb.clock) + period);
+}
+
+static void fb_tick(void *opaque)
+{
+	struct gpu *g = opaque;
+
+	gpu_fb_refresh(g);
+	/* Once the driver's scanout took over, the timer rests until a reset. */
+	if (gpu_fb_active(g))
+		fb_arm(g);
+}
+
+/* The driver set a scanout: the display is the scanout's from now on. */
+static void fb_end(struct gpu *g)
+{
+	if (g->fb.vram)
+		__atomic_store_n(&g->fb.active, false, __ATOMIC_RELEASE);
+}
+
+/* Device reset: back to the boot framebuffer, compared whole. */
+static void fb_restart(struct gpu *g)
+{
+	if (!g->fb.vram || __atomic_load_n(&g->fb.active, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&g->fb.need_full, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&g->fb.active, true, __ATOMIC_RELEASE);
+	if (g->fb.func && pci_func_bar_addr(g->fb.func, GPU_FB_BAR))
+		fb_arm(g);
+}
+
+bool gpu_fb_active(const struct gpu *g)
+{
+	return g->fb.vram && __atomic_load_n(&g->fb.active, __ATOMIC_ACQUIRE);
+}
+
+struct dev *gpu_fb_dev(struct gpu *g)
+{
+	return g->fb.vram ? &g->fb.dev : NULL;
+}
+
+uint8_t *gpu_fb_vram(struct gpu *g)
+{
+	return g->fb.vram;
+}
+
+bool gpu_fb_info(const struct gpu *g, struct gpu_fb_info *fb)
+{
+	uint64_t base;
+
+	if (!g->fb.vram || !g->fb.func)
+		return false;
+	base = pci_func_bar_addr(g->fb.func, GPU_FB_BAR);
+	if (!base)
+		return false;
+	*fb = (struct gpu_fb_info){
+		.base = base,
+		.size = g->fb.size,
+		.width = g->fb.w,
+		.height = g->fb.h,
+		.stride = g->fb.w * BPP,
+	};
+	return true;
+}
+
+int gpu_fb_map(struct gpu *g)
+{
+	uint64_t base;
+	int r;
+
+	if (!g->fb.vram || !g->fb.func)
+		return -ENODEV;
+	base = pci_func_bar_addr(g->fb.func, GPU_FB_BAR);
+	if (!base)
+		return -EINVAL;
+	if (g->fb.ms && g->fb.slot < 0) {
+		r = g->fb.ms->ops->map(g->fb.ms, base, g->fb.size, g->fb.vram, true);
+		if (r < 0)
+			log_warn("virtio-gpu: cannot map the video RAM (%s): every pixel write "
+				 "exits",
+				 strerror(-r));
+		else
+			g->fb.slot = r;
+	}
+	__atomic_store_n(&g->fb.need_full, true, __ATOMIC_RELEASE);
+	if (gpu_fb_active(g))
+		fb_arm(g);
+	return 0;
+}
+
+/*
+ * Pixels [i0, i1) of the linear framebuffer (stride = width * 4) into the
+ * display @dst: from the first to the last pixel whose colour differs
+ * (found from both ends), copied with the top byte cleared. Returns the
+ * pixels copied, their first and last index in *first and *last. The
+ * guest may write meanwhile: whatever is copied is a value it wrote, and
+ * the page is dirty again for the next refresh (the log was read first).
+ */
+static uint64_t fb_copy_span(const uint32_t *src, uint32_t *dst, uint64_t i0, uint64_t i1,
+			     uint64_t *first, uint64_t *last)
+{
+	uint64_t a = i0, b = i1;
+
+	/* Fast path for an unchanged page (a guest writing X bytes != 0 takes the scan). */
+	if (!memcmp(src + i0, dst + i0, (size_t)(i1 - i0) * 4))
+		return 0;
+	while (a < b && !((src[a] ^ dst[a]) & 0xffffffu))
+		a++;
+	while (b > a && !((src[b - 1] ^ dst[b - 1]) & 0xffffffu))
+		b--;
+	if (a == b)
+		return 0;
+	for (uint64_t i = a; i < b; i++)
+		dst[i] = src[i] & 0xffffffu;
+	*first = a;
+	*last = b - 1;
+	return b - a;
+}
+
+/* Damage linear pixels [first, last] of a w-wide framebuffer. */
+static void fb_damage(struct gpu *g, uint32_t w, uint64_t first, uint64_t last)
+{
+	uint32_t y0 = (uint32_t)(first / w), y1 = (uint32_t)(last / w);
+
+	if (y0 == y1)
+		display_damage(g->d, (uint32_t)(first % w), y0, (uint32_t)(last - first + 1), 1);
+	else
+		display_damage(g->d, 0, y0, w, y1 - y0 + 1);
+}
+
+bool gpu_fb_refresh(struct gpu *g)
+{
+	uint32_t dw, dh, stride, fw = g->fb.w, fh = g->fb.h;
+	uint64_t gen, npix = (uint64_t)fw * fh, pages, words, changed = 0;
+	uint64_t run_first = 0, run_last = 0, first = 0, last = 0;
+	bool full, in_run = false, damaged = false;
+	uint32_t *px;
+
+	if (!gpu_fb_active(g))
+		return false;
+	STAT_ADD(g, fb_refreshes, 1);
+	pages = fb_pages(g);
+	words = (pages + 63) / 64;
+	full = __atomic_exchange_n(&g->fb.need_full, false, __ATOMIC_ACQ_REL);
+	/* The dirty log is read (and so cleared) even when everything is compared. */
+	if (g->fb.slot < 0 || g->fb.ms->ops->get_dirty(g->fb.ms, g->fb.slot, g->fb.bitmap) < 0) {
+		if (g->fb.slot >= 0)
+			STAT_ADD(g, fb_dirty_errors, 1);
+		full = true;
+	}
+	if (full)
+		memset(g->fb.bitmap, 0xff, (size_t)words * sizeof(uint64_t));
+
+	display_mode(g->d, &dw, &dh, &gen);
+	if ((dw != fw || dh != fh) && display_set_mode(g->d, fw, fh) < 0) {
+		STAT_ADD(g, mode_failures, 1);
+		__atomic_store_n(&g->fb.need_full, true, __ATOMIC_RELEASE);
+		return false;
+	}
+	px = display_lock(g->d, &dw, &dh, &stride);
+	/*
+	 * Checked under the display's lock: the controlq worker clears
+	 * active before it takes this lock to show its scanout, so once it
+	 * has, no stale boot-framebuffer pixel lands after its own.
+	 */
+	if (!px || dw != fw || dh != fh || stride != fw * BPP || !gpu_fb_active(g)) {
+		display_unlock(g->d);
+		__atomic_store_n(&g->fb.need_full, true, __ATOMIC_RELEASE);
+		return false;
+	}
+	/* Only the pages holding the visible w x h pixels: npix * 4 <= size. */
+	for (uint64_t p = 0; p < pages && p * (MEMSLOT_PAGE / 4) < npix; p++) {
+		uint64_t i0 = p * (MEMSLOT_PAGE / 4), i1 = MIN(i0 + MEMSLOT_PAGE / 4, npix), n = 0;
+
+		if (g->fb.bitmap[p / 64] & (1ull << (p % 64)))
+			n = fb_copy_span((const uint32_t *)(const void *)g->fb.vram, px, i0, i1,
+					 &first, &last);
+		if (!n) {
+			if (in_run)
+				fb_damage(g, fw, run_first, run_last);
+			in_run = false;
+			continue;
+		}
+		changed += n;
+		if (!in_run)
+			run_first = first;
+		run_last = last;
+		in_run = damaged = true;
+	}
+	if (in_run)
+		fb_damage(g, fw, run_first, run_last);
+	display_unlock(g->d);
+	STAT_ADD(g, fb_pixels, changed);
+	return damaged;
+}
+
 /* ---- create / destroy ----------------------------------------------------- */
 
 static void worker_init(struct worker *w, struct gpu *g, unsigned int q)
@@ -253,9 +571,14 @@ struct gpu *gpu_create(const struct gmem *gm, struct display *d, const struct gp
 			return NULL;
 		}
 	}
-	/* No GPU features: no VIRGL, EDID, RESOURCE_UUID, RESOURCE_BLOB, CONTEXT_INIT. */
+	/* EDID only: no VIRGL, RESOURCE_UUID, RESOURCE_BLOB, CONTEXT_INIT. */
 	g->offered = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_RING_F_EVENT_IDX |
-		     1ull << VIRTIO_RING_F_INDIRECT_DESC;
+		     1ull << VIRTIO_RING_F_INDIRECT_DESC | 1ull << VIRTIO_GPU_F_EDID;
+	g->fb.slot = -1;
+	if (o && o->vram_size && fb_init(g, o) < 0) {
+		gpu_destroy(g);
+		return NULL;
+	}
 	if (d)
 		display_set_resize_hook(d, resize_hook, g);
 	return g;
@@ -267,7 +590,17 @@ void gpu_destroy(struct gpu *g)
 		return;
 	if (g->d)
 		display_set_resize_hook(g->d, NULL, NULL);
+	/* Not active: gpu_reset below must not re-arm the timer. */
+	__atomic_store_n(&g->fb.active, false, __ATOMIC_RELEASE);
+	if (g->fb.timer)
+		timer_cancel(g->fb.timer);
+	g->fb.timer = NULL;
 	gpu_reset(g);
+	if (g->fb.slot >= 0)
+		g->fb.ms->ops->unmap(g->fb.ms, g->fb.slot);
+	if (g->fb.vram)
+		munmap(g->fb.vram, (size_t)g->fb.size + MEMSLOT_PAGE);
+	free(g->fb.bitmap);
 	for (unsigned int q = 0; q < GPU_NR_QUEUES; q++)
 		close(g->w[q].stop_fd);
 	pthread_mutex_destroy(&g->cfg_lock);
@@ -521,6 +854,8 @@ static uint32_t cmd_set_scanout(struct gpu *g, const struct virtio_gpu_set_scano
 	    rc.height > DISPLAY_MAX_DIM || !rect_inside(&rc, r->width, r->height))
 		return guest_error(g, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "set_scanout",
 				   "rectangle empty, too large or outside the resource");
+	/* Before the display's lock is taken below (gpu_fb_refresh). */
+	fb_end(g);
 	if (g->d) {
 		display_mode(g->d, &dw, &dh, &gen);
 		/* Page flips keep the mode: no black frame between them. */
@@ -719,6 +1054,140 @@ static void display_info(struct gpu *g, struct virtio_gpu_resp_display_info *di)
 	di->pmodes[0].enabled = htole32(1);
 }
 
+/* ---- EDID ---------------------------------------------------------------------- */
+
+/*
+ * VESA E-EDID 1.4 (Release A, Revision 2), section 3: the 128-byte base
+ * block. The preferred timing (section 3.10.2) uses CVT reduced-blanking
+ * porches (VESA CVT 1.2: 160 pixels of horizontal blanking, 3 lines of
+ * front porch); the vertical back porch is a fixed 20 lines rather than
+ * CVT's 460 us minimum, which needs no floating point and is as long or
+ * longer at every size that fits a detailed timing.
+ */
+#define EDID_HFP     48u
+#define EDID_HSYNC   32u
+#define EDID_HBLANK  160u
+#define EDID_VFP     3u
+#define EDID_VSYNC   5u
+#define EDID_VBLANK  28u
+#define EDID_DTD_MAX 4095u /* 12-bit active fields */
+#define EDID_DPI     96u   /* physical size reported: 96 dots per inch */
+
+/* 10-bit CIE xy chromaticity (sRGB primaries, D65 white) in 1/1024. */
+static const uint16_t edid_chroma[8] = {
+	655, 338, /* red 0.640, 0.330 */
+	307, 614, /* green 0.300, 0.600 */
+	154, 61,  /* blue 0.150, 0.060 */
+	320, 337, /* white 0.3127, 0.3290 */
+};
+
+static void edid_dtd(uint8_t *d, uint32_t w, uint32_t h)
+{
+	uint32_t htot = w + EDID_HBLANK, vtot = h + EDID_VBLANK;
+	uint64_t clk = ((uint64_t)htot * vtot * 60 + 5000) / 10000; /* 10 kHz units at 60 Hz */
+	uint32_t wmm = w * 254 / (EDID_DPI * 10), hmm = h * 254 / (EDID_DPI * 10);
+
+	/* The 16-bit clock caps big modes' refresh rate (655.35 MHz). */
+	if (clk > 0xffff)
+		clk = 0xffff;
+	if (clk == 0)
+		clk = 1;
+	d[0] = (uint8_t)clk;
+	d[1] = (uint8_t)(clk >> 8);
+	d[2] = (uint8_t)w;
+	d[3] = (uint8_t)EDID_HBLANK;
+	d[4] = (uint8_t)((w >> 8) << 4 | EDID_HBLANK >> 8);
+	d[5] = (uint8_t)h;
+	d[6] = (uint8_t)EDID_VBLANK;
+	d[7] = (uint8_t)((h >> 8) << 4 | EDID_VBLANK >> 8);
+	d[8] = (uint8_t)EDID_HFP;
+	d[9] = (uint8_t)EDID_HSYNC;
+	d[10] = (uint8_t)((EDID_VFP & 0xf) << 4 | (EDID_VSYNC & 0xf));
+	d[11] = (uint8_t)((EDID_HFP >> 8) << 6 | (EDID_HSYNC >> 8) << 4 | (EDID_VFP >> 4) << 2 |
+			  EDID_VSYNC >> 4);
+	d[12] = (uint8_t)wmm;
+	d[13] = (uint8_t)hmm;
+	d[14] = (uint8_t)((wmm >> 8) << 4 | (hmm >> 8));
+	d[15] = 0;
+	d[16] = 0;
+	/* Digital separate sync, +hsync -vsync (CVT reduced blanking's polarities). */
+	d[17] = 0x18 | 0x02;
+}
+
+/* A display descriptor (section 3.10.3) of @tag with up to 13 text bytes. */
+static void edid_text(uint8_t *d, uint8_t tag, const char *text)
+{
+	size_t n = strlen(text);
+
+	memset(d, 0, 18);
+	d[3] = tag;
+	memset(d + 5, ' ', 13);
+	memcpy(d + 5, text, MIN(n, (size_t)13));
+	if (n < 13)
+		d[5 + n] = '\n';
+}
+
+void gpu_edid(uint32_t w, uint32_t h, uint8_t out[GPU_EDID_SIZE])
+{
+	/* "HTL": three 5-bit letters, 'A' = 1, big-endian. */
+	const uint16_t mfg = ('H' - '@') << 10 | ('T' - '@') << 5 | ('L' - '@');
+	uint8_t sum = 0;
+
+	w = MIN(MAX(w, 1u), EDID_DTD_MAX);
+	h = MIN(MAX(h, 1u), EDID_DTD_MAX);
+	memset(out, 0, GPU_EDID_SIZE);
+	memcpy(out, "\x00\xff\xff\xff\xff\xff\xff\x00", 8);
+	out[8] = (uint8_t)(mfg >> 8);
+	out[9] = (uint8_t)mfg;
+	out[10] = 0x01; /* product code 0x0001, little-endian */
+	out[16] = 0;	/* week unspecified */
+	out[17] = 35;	/* model year 2025 (1990 + 35) */
+	out[18] = 1;	/* EDID 1.4 */
+	out[19] = 4;
+	out[20] = 0xa0; /* digital input, 8 bits per primary, interface not defined */
+	/* Screen size in cm at EDID_DPI, 1..255. */
+	out[21] = (uint8_t)MIN(MAX(w * 254 / (EDID_DPI * 100), 1u), 255u);
+	out[22] = (uint8_t)MIN(MAX(h * 254 / (EDID_DPI * 100), 1u), 255u);
+	out[23] = 120; /* gamma 2.2: (2.2 * 100) - 100 */
+	/* RGB 4:4:4, sRGB default colour space, preferred timing is native. */
+	out[24] = 0x04 | 0x02;
+	out[25] = (uint8_t)((edid_chroma[0] & 3) << 6 | (edid_chroma[1] & 3) << 4 |
+			    (edid_chroma[2] & 3) << 2 | (edid_chroma[3] & 3));
+	out[26] = (uint8_t)((edid_chroma[4] & 3) << 6 | (edid_chroma[5] & 3) << 4 |
+			    (edid_chroma[6] & 3) << 2 | (edid_chroma[7] & 3));
+	for (int i = 0; i < 8; i++)
+		out[27 + i] = (uint8_t)(edid_chroma[i] >> 2);
+	/* 35-37: no established timings; 38-53: standard timings unused (0x01 0x01). */
+	memset(out + 38, 0x01, 16);
+	edid_dtd(out + 54, w, h);
+	edid_text(out + 72, 0xfc, "hostel");	 /* monitor name */
+	edid_text(out + 90, 0xfe, "virtio-gpu"); /* unspecified text */
+	memset(out + 108, 0, 18);
+	out[108 + 3] = 0x10; /* dummy descriptor */
+	out[126] = 0;	     /* no extension blocks */
+	for (int i = 0; i < GPU_EDID_SIZE - 1; i++)
+		sum += out[i];
+	out[127] = (uint8_t)(0x100 - sum);
+}
+
+static uint32_t cmd_get_edid(struct gpu *g, const struct virtio_gpu_cmd_get_edid *c,
+			     struct virtio_gpu_resp_edid *r)
+{
+	uint32_t w, h;
+
+	STAT_ADD(g, get_edid, 1);
+	if (le32toh(c->scanout) != 0)
+		return guest_error(g, VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "get_edid",
+				   "no such scanout");
+	pthread_mutex_lock(&g->cfg_lock);
+	w = g->pref_w;
+	h = g->pref_h;
+	pthread_mutex_unlock(&g->cfg_lock);
+	gpu_edid(w, h, r->edid);
+	r->size = htole32(GPU_EDID_SIZE);
+	return VIRTIO_GPU_RESP_OK_EDID;
+}
+
 /* ---- chains ----------------------------------------------------------------------- */
 
 /* Readable segments first, each with host memory; the totals from the segments. */
@@ -760,6 +1229,8 @@ static uint32_t cmd_size(uint32_t type)
 		return sizeof(struct virtio_gpu_resource_attach_backing);
 	case VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING:
 		return sizeof(struct virtio_gpu_resource_detach_backing);
+	case VIRTIO_GPU_CMD_GET_EDID:
+		return sizeof(struct virtio_gpu_cmd_get_edid);
 	default:
 		return 0;
 	}
@@ -791,6 +1262,9 @@ static void count_type(struct gpu *g, uint32_t type)
 		break;
 	case VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING:
 		STAT_ADD(g, detach, 1);
+		break;
+	case VIRTIO_GPU_CMD_GET_EDID:
+		STAT_ADD(g, get_edid, 1);
 		break;
 	default:
 		STAT_ADD(g, unknown, 1);
@@ -869,11 +1343,13 @@ int gpu_handle_chain(struct gpu *g, unsigned int q, const struct virtq_chain *ch
 		struct virtio_gpu_transfer_to_host_2d transfer;
 		struct virtio_gpu_resource_attach_backing attach;
 		struct virtio_gpu_resource_detach_backing detach;
+		struct virtio_gpu_cmd_get_edid get_edid;
 		uint8_t raw[CMD_MAX];
 	} cmd;
 	union {
 		struct virtio_gpu_ctrl_hdr hdr;
 		struct virtio_gpu_resp_display_info di;
+		struct virtio_gpu_resp_edid edid;
 	} resp;
 	uint32_t type = 0, size, rtype, rlen = HDR_SIZE;
 	uint64_t rd, wr;
@@ -899,6 +1375,8 @@ int gpu_handle_chain(struct gpu *g, unsigned int q, const struct virtq_chain *ch
 	}
 	if (type == VIRTIO_GPU_CMD_GET_DISPLAY_INFO)
 		rlen = sizeof(resp.di);
+	else if (type == VIRTIO_GPU_CMD_GET_EDID)
+		rlen = sizeof(resp.edid);
 	/* No room for the whole response: do nothing (the driver waits in vain, its bug). */
 	if (wr < rlen)
 		return bad_chain(g, ch, "response buffer missing or too small");
@@ -938,6 +1416,9 @@ int gpu_handle_chain(struct gpu *g, unsigned int q, const struct virtq_chain *ch
 		case VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING:
 			rtype = cmd_attach(g, ch, &cmd.attach);
 			break;
+		case VIRTIO_GPU_CMD_GET_EDID:
+			rtype = cmd_get_edid(g, &cmd.get_edid, &resp.edid);
+			break;
 		case VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING:
 		default:
 			rtype = cmd_detach(g, &cmd.detach);
@@ -945,7 +1426,7 @@ int gpu_handle_chain(struct gpu *g, unsigned int q, const struct virtq_chain *ch
 		}
 	}
 	count_error(g, rtype);
-	if (rtype != VIRTIO_GPU_RESP_OK_DISPLAY_INFO)
+	if (rtype != VIRTIO_GPU_RESP_OK_DISPLAY_INFO && rtype != VIRTIO_GPU_RESP_OK_EDID)
 		rlen = HDR_SIZE;
 	resp.hdr.type = htole32(rtype);
 	if (!short_hdr && (le32toh(cmd.hdr.flags) & VIRTIO_GPU_FLAG_FENCE)) {
@@ -1119,6 +1600,8 @@ void gpu_reset(struct gpu *g)
 	g->events_read = 0;
 	pthread_mutex_unlock(&g->cfg_lock);
 	gpu_set_features(g, 0);
+	/* As virtio-vga: without a driver, the boot framebuffer shows again. */
+	fb_restart(g);
 	STAT_ADD(g, resets, 1);
 }
 
@@ -1164,19 +1647,19 @@ static void vgpu_stop(void *dev)
 	gpu_reset(dev);
 }
 
-const struct vpci_dev_ops gpu_vpci_ops = {
-	.device_id = VIRTIO_ID_GPU,
-	.pci_class = 0x038000, /* display controller, other (gpu.h) */
-	.nr_queues = GPU_NR_QUEUES,
-	.queue_size_max = 256,
-	.features = vgpu_features,
-	.set_features = vgpu_set_features,
-	.config_size = vgpu_config_size,
-	.config_read = vgpu_config_read,
-	.config_write = vgpu_config_write,
-	.start = vgpu_start,
-	.stop = vgpu_stop,
-};
+#define VGPU_OPS(cls)                                                                              \
+	{                                                                                          \
+		.device_id = VIRTIO_ID_GPU, .pci_class = (cls), .nr_queues = GPU_NR_QUEUES,        \
+		.queue_size_max = 256, .features = vgpu_features,                                  \
+		.set_features = vgpu_set_features, .config_size = vgpu_config_size,                \
+		.config_read = vgpu_config_read, .config_write = vgpu_config_write,                \
+		.start = vgpu_start, .stop = vgpu_stop,                                            \
+	}
+
+/* Display controller, other: no boot framebuffer (gpu.h). */
+const struct vpci_dev_ops gpu_vpci_ops = VGPU_OPS(0x038000);
+/* VGA-compatible controller: with the boot framebuffer in BAR GPU_FB_BAR (gpu.h). */
+const struct vpci_dev_ops gpu_vga_vpci_ops = VGPU_OPS(0x030000);
 
 static void vgpu_config_changed(void *opaque)
 {
@@ -1190,8 +1673,21 @@ struct vpci *gpu_create_vpci(struct pci_host *h, unsigned int slot, struct gpu *
 
 	if (!g)
 		return NULL;
-	v = vpci_create(h, slot, &gpu_vpci_ops, g, gm, msi, ioev);
-	if (v)
-		gpu_set_config_notify(g, vgpu_config_changed, v);
+	v = vpci_create(h, slot, g->fb.vram ? &gpu_vga_vpci_ops : &gpu_vpci_ops, g, gm, msi, ioev);
+	if (!v)
+		return NULL;
+	if (g->fb.vram) {
+		/* Plain memory, no read side effects: prefetchable, as a VGA's VRAM. */
+		int r = pci_func_add_bar(vpci_func(v), GPU_FB_BAR, g->fb.size,
+					 PCI_BAR_MEM32 | PCI_BAR_PREFETCH, &g->fb.dev);
+
+		if (r) {
+			log_error("virtio-gpu: video RAM BAR: %s", strerror(-r));
+			vpci_destroy(v);
+			return NULL;
+		}
+		g->fb.func = vpci_func(v);
+	}
+	gpu_set_config_notify(g, vgpu_config_changed, v);
 	return v;
 }
