@@ -120,7 +120,21 @@ static int board_add_display(struct board *b, const struct board_config *cfg, ch
 	int ret;
 
 	b->display = cfg->display;
-	b->gpu = gpu_create(&vm->gmem, cfg->display, NULL);
+	kvm_memslots_init(&b->memslots, vm);
+	b->memslots_up = true;
+	b->gpu_fb_timer = evloop_timer_create(b->el, NULL, NULL);
+	if (!b->gpu_fb_timer) {
+		snprintf(why, whylen, "board: cannot create the display devices: out of memory");
+		return -ENOMEM;
+	}
+	/* A boot framebuffer in BAR 0 (VGA class), mapped after BAR placement. */
+	struct gpu_opts go = {
+		.vram_size = GPU_VRAM_SIZE_DEFAULT,
+		.memslot = &b->memslots.ctl,
+		.refresh_timer = b->gpu_fb_timer,
+		.clock = clock_host(),
+	};
+	b->gpu = gpu_create(&vm->gmem, cfg->display, &go);
 	b->tablet = vinput_create();
 	if (!b->gpu || !b->tablet) {
 		snprintf(why, whylen, "board: cannot create the display devices: out of memory");
@@ -175,7 +189,13 @@ static void board_remove_display(struct board *b)
 	if (b->tablet_vpci)
 		vpci_destroy(b->tablet_vpci);
 	b->gpu_vpci = b->tablet_vpci = NULL;
-	gpu_destroy(b->gpu);
+	gpu_destroy(b->gpu); /* cancels its timer, unmaps its memory slot */
+	if (b->gpu_fb_timer)
+		evloop_timer_destroy(b->el, b->gpu_fb_timer);
+	b->gpu_fb_timer = NULL;
+	if (b->memslots_up)
+		kvm_memslots_fini(&b->memslots);
+	b->memslots_up = false;
 	vinput_destroy(b->tablet);
 	b->gpu = NULL;
 	b->tablet = NULL;
@@ -272,6 +292,11 @@ int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_
 			      pci_host_ecam_dev(b->pci));
 	if (ret) {
 		snprintf(why, whylen, "board: cannot place PCI BARs: %s", strerror(-ret));
+		goto fail_quiet;
+	}
+	/* The boot framebuffer's video RAM at its BAR as a memory slot: no exit per pixel. */
+	if (b->gpu && (ret = gpu_fb_map(b->gpu))) {
+		snprintf(why, whylen, "board: cannot map the boot framebuffer: %s", strerror(-ret));
 		goto fail_quiet;
 	}
 

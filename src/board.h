@@ -36,6 +36,7 @@
 #include "hostel/device.h"
 #include "kvm/irq.h"
 #include "kvm/kvm.h"
+#include "kvm/memslot.h"
 
 struct evloop;
 struct byte_sink;
@@ -100,6 +101,10 @@ struct board {
 	struct vpci *gpu_vpci, *tablet_vpci;
 	struct hostel_msi gpu_msi, tablet_msi;
 	bool gpu_msi_up, tablet_msi_up;
+	/* The gpu's boot framebuffer: its video RAM as a KVM memory slot, refreshed on a timer. */
+	struct kvm_memslots memslots;
+	bool memslots_up;
+	struct timer *gpu_fb_timer;
 };
 
 int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_sink *console,

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "board.h"
+#include "virtio/gpu/gpu.h"
 #include "pci/pci.h"
 #include <regex.h>
 #include "boot/boot.h"
@@ -625,6 +626,17 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		.nr_e820 = ne,
 		.rsdp_addr = b->board.rsdp_addr,
 	};
+	/* The gpu's boot framebuffer in screen_info: vesafb shows the boot on it. */
+	struct gpu_fb_info fbi;
+	struct boot_fb bfb;
+	if (b->board.gpu && gpu_fb_info(b->board.gpu, &fbi)) {
+		bfb = (struct boot_fb){.base = fbi.base,
+				       .size = fbi.size,
+				       .width = fbi.width,
+				       .height = fbi.height,
+				       .stride = fbi.stride};
+		bc.fb = &bfb;
+	}
 	/* The vmlinux inside, unpacked on the host (or from the cache): the
 	 * guest's decompressor is the slowest part of a boot under KVM. */
 	struct kimage ki = KIMAGE_INIT;

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The boot framebuffer and the EDID, with a screen (--display sdl in a
+# private Xvfb):
+#  - boot 1, virtio_gpu kept out (modprobe.blacklist): vesafb binds to the
+#    framebuffer that screen_info describes in the gpu's BAR 0, the
+#    console is drawn on it, and a screenshot of hostel's display is not
+#    black: the boot messages reach the window with no virtio-gpu driver;
+#  - boot 2, as it comes: virtio_gpu finds a VGA-class function and takes
+#    the framebuffer over from vesafb ("switching to ... from VESA VGA");
+#    a window resize changes the EDID and the connector's preferred mode
+#    (the first line of /sys/class/drm/card0-Virtual-1/modes).
+. "$(dirname "$0")/lib.sh"
+require_kvm
+for t in Xvfb xdotool; do
+	command -v "$t" >/dev/null || {
+		echo "SKIP: $t is not installed (scripts/setup installs it)"
+		exit 77
+	}
+done
+
+XPID=
+trap '[ -n "$XPID" ] && kill "$XPID" 2>/dev/null; rm -rf "$TMP"' EXIT
+mkfifo "$TMP/xfd"
+Xvfb -displayfd 4 -screen 0 1600x1200x24 -nolisten tcp -noreset 4>"$TMP/xfd" 2>"$TMP/xvfb.log" &
+XPID=$!
+read -r -t 60 num <"$TMP/xfd" && [ -n "$num" ] || {
+	cat "$TMP/xvfb.log"
+	fail "Xvfb did not start"
+}
+export DISPLAY=":$num"
+
+out=$TMP/out sock=$TMP/sock
+session_start "$out" -v --display sdl --api-socket "$sock" --cmdline "modprobe.blacklist=virtio_gpu"
+wait_for "$out" "$READY_PAT"
+send 'dmesg | grep -E "vesafb|VESA VGA|virtio-vga" | sed "s/^/k: /"; echo dm-done-$((1+1))'
+wait_for "$out" "dm-done-2"
+grep -q "k: .*vesafb: mode is 1024x768x32" "$out" || fail "vesafb did not take the boot framebuffer"
+grep -q "k: .*fb0: VESA VGA frame buffer device" "$out" || fail "no fb0 on vesafb"
+grep -q "k: .*virtio-vga" "$out" && fail "virtio_gpu loaded although blacklisted"
+pass "vesafb draws on the gpu's boot framebuffer (screen_info, BAR 0)"
+# The console text is on the screen: some pixel is not black. A hang
+# guard of 60 shots, one a second: the refresh runs on hostel's timer.
+found=0
+for n in $(seq 60); do
+	"$HOSTEL" ctl "$sock" screenshot "$TMP/s.png" >"$TMP/shot.json" || fail "screenshot: $(cat "$TMP/shot.json")"
+	if python3 -c 'import sys,zlib,struct
+d=open(sys.argv[1],"rb").read(); i=8; idat=b""
+while i<len(d):
+    l=struct.unpack(">I",d[i:i+4])[0]; t=d[i+4:i+8]
+    if t==b"IDAT": idat+=d[i+8:i+8+l]
+    i+=12+l
+raw=zlib.decompress(idat)
+sys.exit(0 if any(b not in (0,) for b in raw[1:]) and raw.count(0)<len(raw) else 1)' "$TMP/s.png"; then
+		found=1
+		break
+	fi
+	sleep 1 # polling interval of the hang guard above
+done
+cp "$TMP/s.png" "${HOSTEL_BUILD_ROOT:-/tmp}/bootfb-vesa.png" 2>/dev/null
+[ "$found" -eq 1 ] || fail "the screenshot of the boot framebuffer is black"
+grep -q '"width":1024' "$TMP/shot.json" || fail "screenshot is not 1024 wide: $(cat "$TMP/shot.json")"
+pass "the screen shows the boot framebuffer's console (non-black 1024x768 screenshot)"
+send 'poweroff -f'
+session_end
+
+session_start "$out" -v --display sdl --api-socket "$sock"
+wait_for "$out" "$READY_PAT"
+send 'dmesg | grep -E "vesafb|VESA VGA|virtio-vga|virtio_gpu" | sed "s/^/k: /"; echo dm-done-$((2+2))'
+wait_for "$out" "dm-done-4"
+grep -q "k: .*virtio-vga detected" "$out" || fail "virtio_gpu did not see a VGA-class function"
+grep -q "k: .*switching to .* from VESA VGA" "$out" || fail "virtio_gpu did not take over from vesafb"
+pass "virtio_gpu removed vesafb and took the screen over"
+wid=$(timeout 60 xdotool search --sync --name 'hostel') || fail "no hostel window"
+send 'for i in $(seq 600); do [ -e /sys/class/drm/card0-Virtual-1/modes ] && break; sleep 0.1; done; echo "m1=$(head -1 /sys/class/drm/card0-Virtual-1/modes)"'
+wait_for "$out" "m1=[0-9]"
+xdotool windowsize --sync "$wid" 1280 720 || fail "xdotool windowsize"
+# The guest sees the hotplug and re-reads the modes; a hang guard of 600 tries.
+send 'for i in $(seq 600); do m=$(head -1 /sys/class/drm/card0-Virtual-1/modes); [ "$m" = 1280x720 ] && break; sleep 0.2; done; echo "m2=$m"'
+wait_for "$out" "m2=[0-9]"
+grep -q "m2=1280x720" "$out" || { grep "m[12]=" "$out"; fail "the preferred mode did not follow the window"; }
+send 'cat /sys/class/drm/card0-Virtual-1/edid | od -An -tx1 | head -1 | sed "s/^/edid: /"'
+wait_for "$out" "edid: "
+pass "a window resize changed the guest's preferred mode (EDID and display info)"
+send 'poweroff -f'
+session_end
