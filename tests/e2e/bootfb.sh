@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The boot framebuffer and the EDID, with a screen (--display sdl in a
 # private Xvfb):
-#  - boot 1, virtio_gpu kept out (modprobe.blacklist): vesafb binds to the
+#  - boot 1, virtio_gpu kept out (module_blacklist): vesafb binds to the
 #    framebuffer that screen_info describes in the gpu's BAR 0, the
 #    console is drawn on it, and a screenshot of hostel's display is not
 #    black: the boot messages reach the window with no virtio-gpu driver;
@@ -30,10 +30,11 @@ read -r -t 60 num <"$TMP/xfd" && [ -n "$num" ] || {
 export DISPLAY=":$num"
 
 out=$TMP/out sock=$TMP/sock
-session_start "$out" -v --display sdl --api-socket "$sock" --cmdline "modprobe.blacklist=virtio_gpu"
+session_start "$out" -v --display sdl --api-socket "$sock" --cmdline "module_blacklist=virtio_gpu"
 wait_for "$out" "$READY_PAT"
 send 'dmesg | grep -E "vesafb|VESA VGA|virtio-vga" | sed "s/^/k: /"; echo dm-done-$((1+1))'
 wait_for "$out" "dm-done-2"
+grep "k: " "$out" | grep -v dmesg
 grep -q "k: .*vesafb: mode is 1024x768x32" "$out" || fail "vesafb did not take the boot framebuffer"
 grep -q "k: .*fb0: VESA VGA frame buffer device" "$out" || fail "no fb0 on vesafb"
 grep -q "k: .*virtio-vga" "$out" && fail "virtio_gpu loaded although blacklisted"
@@ -67,6 +68,7 @@ session_start "$out" -v --display sdl --api-socket "$sock"
 wait_for "$out" "$READY_PAT"
 send 'dmesg | grep -E "vesafb|VESA VGA|virtio-vga|virtio_gpu" | sed "s/^/k: /"; echo dm-done-$((2+2))'
 wait_for "$out" "dm-done-4"
+grep "k: " "$out" | grep -v dmesg
 grep -q "k: .*virtio-vga detected" "$out" || fail "virtio_gpu did not see a VGA-class function"
 grep -q "k: .*switching to .* from VESA VGA" "$out" || fail "virtio_gpu did not take over from vesafb"
 pass "virtio_gpu removed vesafb and took the screen over"
