@@ -6,7 +6,7 @@
 #    console is drawn on it, and a screenshot of hostel's display is not
 #    black: the boot messages reach the window with no virtio-gpu driver;
 #  - boot 2, as it comes: virtio_gpu finds a VGA-class function and takes
-#    the framebuffer over from vesafb ("switching to ... from VESA VGA");
+#    the framebuffer over from vesafb (its fbdev becomes fb0, vesafb's);
 #    a window resize changes the EDID and the connector's preferred mode
 #    (the first line of /sys/class/drm/card0-Virtual-1/modes).
 . "$(dirname "$0")/lib.sh"
@@ -70,7 +70,8 @@ send 'dmesg | grep -E "vesafb|VESA VGA|virtio-vga|virtio_gpu" | sed "s/^/k: /"; 
 wait_for "$out" "dm-done-4"
 grep "k: " "$out" | grep -v dmesg
 grep -q "k: .*virtio-vga detected" "$out" || fail "virtio_gpu did not see a VGA-class function"
-grep -q "k: .*switching to .* from VESA VGA" "$out" || fail "virtio_gpu did not take over from vesafb"
+# vesafb was fb0; the DRM driver's fbdev gets fb0 only if vesafb was removed.
+grep -q "k: .*fb0: virtio_gpudrmfb frame buffer device" "$out" || fail "virtio_gpu did not take over fb0 from vesafb"
 pass "virtio_gpu removed vesafb and took the screen over"
 wid=$(timeout 60 xdotool search --sync --name 'hostel') || fail "no hostel window"
 send 'for i in $(seq 600); do [ -e /sys/class/drm/card0-Virtual-1/modes ] && break; sleep 0.1; done; echo "m1=$(head -1 /sys/class/drm/card0-Virtual-1/modes)"'
