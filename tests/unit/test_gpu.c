@@ -1254,6 +1254,10 @@ static void edid_check(const uint8_t *e, uint32_t w, uint32_t h)
 
 		assert_in_range(hz100, 5990, 6010);
 	}
+	/* The established 640x480, 800x600 and 1024x768 (60 Hz) beside it. */
+	assert_int_equal(e[35], 0x21);
+	assert_int_equal(e[36], 0x08);
+	assert_int_equal(e[37], 0);
 	/* Monitor name descriptor. */
 	assert_int_equal(e[72 + 3], 0xfc);
 	assert_memory_equal(e + 72 + 5, "hostel\n", 7);

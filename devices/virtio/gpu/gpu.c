@@ -215,6 +215,8 @@ void gpu_resize_request(struct gpu *g, uint32_t w, uint32_t h)
 	opaque = g->cfg_opaque;
 	pthread_mutex_unlock(&g->cfg_lock);
 	STAT_ADD(g, display_events, 1);
+	log_debug("virtio-gpu: the window wishes %ux%u: display event raised%s", w, h,
+		  fn ? "" : " (no transport yet)");
 	if (fn)
 		fn(opaque);
 }
@@ -1157,7 +1159,14 @@ void gpu_edid(uint32_t w, uint32_t h, uint8_t out[GPU_EDID_SIZE])
 			    (edid_chroma[6] & 3) << 2 | (edid_chroma[7] & 3));
 	for (int i = 0; i < 8; i++)
 		out[27 + i] = (uint8_t)(edid_chroma[i] >> 2);
-	/* 35-37: no established timings; 38-53: standard timings unused (0x01 0x01). */
+	/* 35-37: the established 640x480, 800x600 and 1024x768 at 60 Hz, as a
+	 * real monitor lists beside its native mode. A client that cannot use
+	 * the preferred mode still finds one: Linux's fbdev emulation keeps
+	 * only modes that fit its framebuffer, allocated once at the first
+	 * mode, so a window grown past it would leave it an empty list. */
+	out[35] = 0x21; /* bit 5: 640x480@60, bit 0: 800x600@60 */
+	out[36] = 0x08; /* bit 3: 1024x768@60 */
+	/* 38-53: standard timings unused (0x01 0x01). */
 	memset(out + 38, 0x01, 16);
 	edid_dtd(out + 54, w, h);
 	edid_text(out + 72, 0xfc, "hostel");	 /* monitor name */
@@ -1241,6 +1250,7 @@ static void count_type(struct gpu *g, uint32_t type)
 	switch (type) {
 	case VIRTIO_GPU_CMD_GET_DISPLAY_INFO:
 		STAT_ADD(g, get_display_info, 1);
+		log_debug("virtio-gpu: the guest reads the display info");
 		break;
 	case VIRTIO_GPU_CMD_RESOURCE_CREATE_2D:
 		STAT_ADD(g, create_2d, 1);
@@ -1265,6 +1275,7 @@ static void count_type(struct gpu *g, uint32_t type)
 		break;
 	case VIRTIO_GPU_CMD_GET_EDID:
 		STAT_ADD(g, get_edid, 1);
+		log_debug("virtio-gpu: the guest reads the EDID");
 		break;
 	default:
 		STAT_ADD(g, unknown, 1);
