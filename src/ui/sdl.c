@@ -600,6 +600,9 @@ int sdl_ui_run(struct sdl_ui *ui)
 		now = SDL_GetTicks64();
 		if (ui->resize_pending && now >= ui->resize_at) {
 			ui->resize_pending = false;
+			log_debug(
+				"sdl: the window was resized to %ux%u: asking the guest to follow",
+				ui->resize_w, ui->resize_h);
 			display_request_resize(ui->d, ui->resize_w, ui->resize_h);
 			STAT(ui, ui->st.resize_requests++);
 		}
