@@ -18,16 +18,7 @@ for t in Xvfb xdotool; do
 	}
 done
 
-XPID=
-trap '[ -n "$XPID" ] && kill "$XPID" 2>/dev/null; rm -rf "$TMP"' EXIT
-mkfifo "$TMP/xfd"
-Xvfb -displayfd 4 -screen 0 1600x1200x24 -nolisten tcp -noreset 4>"$TMP/xfd" 2>"$TMP/xvfb.log" &
-XPID=$!
-read -r -t 60 num <"$TMP/xfd" && [ -n "$num" ] || {
-	cat "$TMP/xvfb.log"
-	fail "Xvfb did not start"
-}
-export DISPLAY=":$num"
+start_xvfb 1600x1200x24
 
 out=$TMP/out sock=$TMP/sock
 session_start "$out" -v --display sdl --api-socket "$sock" --cmdline "module_blacklist=virtio_gpu"
@@ -41,25 +32,22 @@ grep -q "k: .*virtio-vga" "$out" && fail "virtio_gpu loaded although blacklisted
 pass "vesafb draws on the gpu's boot framebuffer (screen_info, BAR 0)"
 # The console text is on the screen: some pixel is not black. A hang
 # guard of 60 shots, one a second: the refresh runs on hostel's timer.
-found=0
-for n in $(seq 60); do
-	"$HOSTEL" ctl "$sock" screenshot "$TMP/s.png" >"$TMP/shot.json" || fail "screenshot: $(cat "$TMP/shot.json")"
-	if python3 -c 'import sys,zlib,struct
+# nonblack PNG: some pixel of PNG is not black.
+nonblack() {
+	python3 -c 'import sys,zlib,struct
 d=open(sys.argv[1],"rb").read(); i=8; idat=b""
 while i<len(d):
     l=struct.unpack(">I",d[i:i+4])[0]; t=d[i+4:i+8]
     if t==b"IDAT": idat+=d[i+8:i+8+l]
     i+=12+l
 raw=zlib.decompress(idat)
-sys.exit(0 if any(b not in (0,) for b in raw[1:]) and raw.count(0)<len(raw) else 1)' "$TMP/s.png"; then
-		found=1
-		break
-	fi
-	sleep 1 # polling interval of the hang guard above
-done
+sys.exit(0 if any(b not in (0,) for b in raw[1:]) and raw.count(0)<len(raw) else 1)' "$1"
+}
+found=0
+shot_until "$sock" "$TMP/s.png" 60 nonblack "$TMP/s.png" && found=1
 cp "$TMP/s.png" "${HOSTEL_BUILD_ROOT:-/tmp}/bootfb-vesa.png" 2>/dev/null
 [ "$found" -eq 1 ] || fail "the screenshot of the boot framebuffer is black"
-grep -q '"width":1024' "$TMP/shot.json" || fail "screenshot is not 1024 wide: $(cat "$TMP/shot.json")"
+grep -q '"width":1024' "$TMP/s.png.json" || fail "screenshot is not 1024 wide: $(cat "$TMP/s.png.json")"
 pass "the screen shows the boot framebuffer's console (non-black 1024x768 screenshot)"
 send 'poweroff -f'
 session_end
@@ -90,12 +78,8 @@ wait_for "$out" "edid: "
 pass "a window resize changed the guest's preferred mode (EDID and display info)"
 # The fbdev client sets the new mode (SET_SCANOUT), and hostel's screen
 # follows: a screenshot of 800x600. A hang guard of 60 shots, one a second.
-for n in $(seq 60); do
-	"$HOSTEL" ctl "$sock" screenshot "$TMP/s2.png" >"$TMP/shot2.json" || fail "screenshot: $(cat "$TMP/shot2.json")"
-	grep -q '"width":800,"height":600' "$TMP/shot2.json" && break
-	sleep 1 # polling interval of the hang guard above
-done
-grep -q '"width":800,"height":600' "$TMP/shot2.json" || fail "the guest did not switch to 800x600: $(cat "$TMP/shot2.json")"
+shot_until "$sock" "$TMP/s2.png" 60 grep -q '"width":800,"height":600' "$TMP/s2.png.json" ||
+	fail "the guest did not switch to 800x600: $(cat "$TMP/s2.png.json")"
 pass "the guest switched its console to the window's size (800x600)"
 send 'poweroff -f'
 session_end

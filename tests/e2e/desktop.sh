@@ -23,25 +23,6 @@ for t in Xvfb xdotool tesseract; do
 	}
 done
 
-XPID=
-trap '[ -n "$XPID" ] && kill "$XPID" 2>/dev/null; rm -rf "$TMP"' EXIT
-
-# Xvfb picks a free display number itself and writes it once it accepts
-# connections (as tests/unit/xvfb-test); a read that ends without one
-# (Xvfb died) fails rather than waits.
-start_xvfb() {
-	mkfifo "$TMP/xfd"
-	Xvfb -displayfd 4 -screen 0 1280x1024x24 -nolisten tcp -noreset 4>"$TMP/xfd" \
-		2>"$TMP/xvfb.log" &
-	XPID=$!
-	local num
-	if ! read -r -t 60 num <"$TMP/xfd" || [ -z "$num" ]; then
-		cat "$TMP/xvfb.log"
-		fail "Xvfb did not start"
-	fi
-	export DISPLAY=":$num"
-}
-
 # ocr_find PNG WORD: WORD is in the text tesseract reads off PNG.
 ocr_find() {
 	tesseract "$1" "$TMP/ocr" >/dev/null 2>&1 && grep -q -- "$2" "$TMP/ocr.txt"
@@ -74,16 +55,8 @@ desktop() {
 	# look again, one screenshot a second, until the text is there (a
 	# hang guard of 120 shots, never a timing assertion).
 	local shot=$TMP/screen.png found=0
-	for n in $(seq 120); do
-		"$HOSTEL" ctl "$sock" screenshot "$shot" >"$TMP/shot.json" ||
-			fail "screenshot: $(cat "$TMP/shot.json")"
-		if ocr_find "$shot" "$token"; then
-			found=1
-			break
-		fi
-		sleep 1 # polling interval of the hang guard above
-	done
-	grep -q '"width":[1-9]' "$TMP/shot.json" || fail "screenshot result: $(cat "$TMP/shot.json")"
+	shot_until "$sock" "$shot" 120 ocr_find "$shot" "$token" && found=1
+	grep -q '"width":[1-9]' "$shot.json" || fail "screenshot result: $(cat "$shot.json")"
 	[ "$found" -eq 1 ] || {
 		cp "$shot" "${HOSTEL_BUILD_ROOT:-/tmp}/desktop-fail.png" 2>/dev/null
 		echo "OCR read:"
@@ -105,6 +78,30 @@ desktop() {
 	xdotool click 1 || fail "xdotool click"
 	wait_for "$out" "tablet-click-5"
 	pass "a click in the window reached the guest's virtio tablet"
+
+	# Ctrl+Alt+G grabs the mouse: motion then goes to the PS/2 mouse
+	# (i8042 aux port, psmouse) as relative motion; the guest watches
+	# that device for an EV_REL event (type 2 at byte 16).
+	send 'ev2=$(sed -n "/Name=\"ImPS\/2 Generic Wheel Mouse\"/,/^\$/s/^H: Handlers=.*\(event[0-9]*\).*/\1/p" /proc/bus/input/devices); echo "ps2-device=$ev2"'
+	wait_for "$out" "ps2-device=event[0-9]"
+	send '(while :; do e=$(dd if=/dev/input/$ev2 bs=24 count=1 2>/dev/null | od -An -tx1 -j16 -N2 | tr -d " \n"); [ "$e" = 0200 ] && { echo ps2-motion-$((4+5)); break; }; done) &'
+	send 'echo ps2-watch-$((2+2))'
+	wait_for "$out" "ps2-watch-4"
+	xdotool key ctrl+alt+g || fail "xdotool key ctrl+alt+g"
+	timeout 60 xdotool search --sync --name 'Ctrl.Alt.G to release' >/dev/null ||
+		fail "the title does not say the mouse is grabbed: $(xdotool getwindowname "$wid")"
+	# Moved back and forth once a second until the guest saw motion (a
+	# hang guard of 60 moves): SDL's relative mode warps the pointer
+	# back, so xdotool cannot wait for it to arrive.
+	for n in $(seq 60); do
+		grep -q "ps2-motion-9" "$out" && break
+		xdotool mousemove_relative -- $((n % 2 ? 20 : -20)) $((n % 2 ? 15 : -15)) ||
+			fail "xdotool mousemove_relative"
+		sleep 1 # the polling interval of the hang guard above
+	done
+	wait_for "$out" "ps2-motion-9"
+	xdotool key ctrl+alt+g || fail "xdotool key ctrl+alt+g (release)"
+	pass "Ctrl+Alt+G grabbed the mouse and its motion reached the guest's PS/2 mouse"
 
 	# Closing the window: the first close presses the power button (the
 	# SIGTERM way), the second stops the guest hard. acpid goes first,

@@ -206,3 +206,38 @@ session_end() {
 	wait "$SPID"
 	status=$?
 }
+
+# start_xvfb [WxHxD]: a private Xvfb for this test, killed at its exit, on
+# a display number Xvfb picks itself and writes once it accepts
+# connections; exported as DISPLAY. A read that ends without one (Xvfb
+# died) fails rather than waits.
+XPID=
+start_xvfb() {
+	mkfifo "$TMP/xfd"
+	Xvfb -displayfd 4 -screen 0 "${1:-1280x1024x24}" -nolisten tcp -noreset 4>"$TMP/xfd" \
+		2>"$TMP/xvfb.log" &
+	XPID=$!
+	trap '[ -n "$XPID" ] && kill "$XPID" 2>/dev/null; rm -rf "$TMP"' EXIT
+	local num
+	if ! read -r -t 60 num <"$TMP/xfd" || [ -z "$num" ]; then
+		cat "$TMP/xvfb.log"
+		fail "Xvfb did not start"
+	fi
+	export DISPLAY=":$num"
+}
+
+# shot_until SOCK PNG TRIES CHECK...: screenshots of the guest's screen
+# through the control socket SOCK into PNG, one a second, until the
+# command CHECK... succeeds (it may read PNG and $PNG.json, the command's
+# answer); a hang guard of TRIES shots, never a timing assertion. A
+# refused screenshot fails the test; 1 when CHECK never succeeded.
+shot_until() {
+	local sock=$1 png=$2 tries=$3 n
+	shift 3
+	for n in $(seq "$tries"); do
+		"$HOSTEL" ctl "$sock" screenshot "$png" >"$png.json" || fail "screenshot: $(cat "$png.json")"
+		"$@" && return 0
+		sleep 1 # the polling interval of the hang guard above
+	done
+	return 1
+}
