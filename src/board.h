@@ -20,6 +20,7 @@
  *   0xc0000000-0xdfffffff  PCI 32-bit BAR window; I/O BARs 0xc000-0xffff
  *   PCI slot 1+i      virtio-blk for --disk i (vda, vdb, ...), MSI-X only
  *   next slots        virtio consoles (hostel exec: hvc0, hvc1, hvc2)
+ *   PCI slot 16+i     virtio-net for --net i (eth0, eth1, ...), MSI-X only
  *   0xe0000-0xfffff   ACPI tables (RSDP found by scanning or the zero page)
  *   PIC, IOAPIC, LAPIC: KVM's in-kernel irqchip
  */
@@ -33,6 +34,7 @@
 #include "hostel/device.h"
 #include "kvm/irq.h"
 #include "kvm/kvm.h"
+#include "net/netopts.h"
 
 struct evloop;
 struct byte_sink;
@@ -45,6 +47,7 @@ struct byte_sink;
 #define BOARD_MAX_DISKS	    8
 #define BOARD_MAX_CONSOLES  3
 #define BOARD_MAX_VIRTIO    (BOARD_MAX_DISKS + BOARD_MAX_CONSOLES)
+#define BOARD_NET_SLOT	    16 /* NICs at 16.. : clear of the slots counted up from 1 */
 
 struct blk;
 struct vcon;
@@ -56,6 +59,9 @@ struct board_config {
 	unsigned int nr_disks;
 	struct vcon *const *consoles; /* virtio consoles after the disks; owned by the caller */
 	unsigned int nr_consoles;
+	const struct net_opts *nets; /* --net, in order */
+	unsigned int nr_nets;
+	const char *net_seed; /* default MACs derive from it (the kernel's path) */
 };
 
 struct board {
@@ -77,6 +83,13 @@ struct board {
 	struct hostel_msi msi[BOARD_MAX_VIRTIO];
 	bool msi_up[BOARD_MAX_VIRTIO];
 	struct vpci *vpci[BOARD_MAX_VIRTIO];
+	struct board_nic {
+		struct netbe *be;
+		struct vnet *dev;
+		struct vpci *vpci;
+		struct hostel_msi msi;
+		bool msi_up;
+	} nic[NET_MAX_NICS];
 	struct dev ignore;
 	uint64_t rsdp_addr; /* ACPI RSDP, 0 if none */
 };
