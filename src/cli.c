@@ -455,7 +455,8 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 	/* "+": options end at the first non-option (exec's command). */
 	while ((c = getopt_long(argc - 1, argv + 1, "+:k:i:a:m:c:vh", run_opts, &idx)) != -1) {
 		const char *arg = optarg;
-		if (c > 0 && c < OPT_MAX && c != 'v' && c != OPT_DISK && c != ':' && c != '?') {
+		if (c > 0 && c < OPT_MAX && c != 'v' && c != OPT_DISK && c != OPT_NET && c != ':' &&
+		    c != '?') {
 			if (seen[c]) {
 				snprintf(err, errlen, "option --%s given more than once",
 					 long_name(run_opts, c));

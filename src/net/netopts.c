@@ -100,7 +100,7 @@ int net_parse_mac(const char *s, uint8_t mac[6])
 int net_parse(const char *s, struct net_opts *n, char *err, size_t errlen)
 {
 	const char *p;
-	char one[256];
+	char one[256], why[384];
 
 	memset(n, 0, sizeof(*n));
 	if (!strncmp(s, "tap", 3) && (s[3] == '\0' || s[3] == ',')) {
@@ -131,8 +131,8 @@ int net_parse(const char *s, struct net_opts *n, char *err, size_t errlen)
 					 NET_MAX_FWDS);
 				return -EINVAL;
 			}
-			if (net_parse_fwd(one + 8, &n->fwds[n->nr_fwds], one, sizeof(one))) {
-				snprintf(err, errlen, "--net '%s': %s", s, one);
+			if (net_parse_fwd(one + 8, &n->fwds[n->nr_fwds], why, sizeof(why))) {
+				snprintf(err, errlen, "--net '%s': %s", s, why);
 				return -EINVAL;
 			}
 			n->nr_fwds++;
