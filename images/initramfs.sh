@@ -19,8 +19,9 @@ recipe_args "$@"
 # The modules the default guest loads (those this kernel lacks are skipped):
 # virtio devices; pvpanic-mmio, so a guest panic reaches hostel's pvpanic
 # port (QEMU0001 in the DSDT); button and evdev, so the ACPI power button
-# arrives as an input event for busybox acpid.
-modules=(virtio_pci virtio_blk virtio_net virtio_console virtio_input virtio-gpu pvpanic-mmio button evdev)
+# arrives as an input event for busybox acpid; psmouse, for the window's
+# grabbed mouse (--display sdl: relative motion goes to the PS/2 mouse).
+modules=(virtio_pci virtio_blk virtio_net virtio_console virtio_input virtio-gpu pvpanic-mmio button evdev psmouse)
 
 root=$(hostel_cache)
 out=$root/initramfs.cpio.gz

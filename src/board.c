@@ -15,6 +15,9 @@
 #include "virtio/console/vcon.h"
 #include "virtio/net/net.h"
 #include "net/user.h"
+#include "virtio/gpu/gpu.h"
+#include "virtio/input/input.h"
+#include "hostel/display.h"
 #include "virtio/pci/vpci.h"
 #include "sysctl/sysctl.h"
 #include "pit/pit.h"
@@ -174,6 +177,86 @@ static void board_del_net(struct board *b)
 	}
 }
 
+/*
+ * The screen and its input: virtio-gpu drawing into @cfg->display, the
+ * virtio tablet for the absolute pointer, the i8042's keyboard and PS/2
+ * mouse for keys and grabbed motion. Before BAR placement. 0, or -errno
+ * with @why set; board_destroy undoes a partial setup.
+ */
+static int board_add_display(struct board *b, const struct board_config *cfg, char *why,
+			     size_t whylen)
+{
+	struct vm *vm = b->vm;
+	int ret;
+
+	b->display = cfg->display;
+	b->gpu = gpu_create(&vm->gmem, cfg->display, NULL);
+	b->tablet = vinput_create();
+	if (!b->gpu || !b->tablet) {
+		snprintf(why, whylen, "board: cannot create the display devices: out of memory");
+		return -ENOMEM;
+	}
+	ret = kvm_msi_init(&b->gpu_msi, vm, VPCI_NR_VECTORS(GPU_NR_QUEUES));
+	if (ret)
+		goto msi_fail;
+	b->gpu_msi_up = true;
+	ret = kvm_msi_init(&b->tablet_msi, vm, VPCI_NR_VECTORS(VINPUT_NR_QUEUES));
+	if (ret)
+		goto msi_fail;
+	b->tablet_msi_up = true;
+	b->gpu_vpci = gpu_create_vpci(b->pci, BOARD_GPU_SLOT, b->gpu, &vm->gmem, &b->gpu_msi.ctl,
+				      &b->ioev.ctl);
+	if (!b->gpu_vpci) {
+		snprintf(why, whylen, "board: cannot create the virtio-gpu");
+		return -EINVAL;
+	}
+	b->tablet_vpci = vpci_create_input(b->pci, BOARD_TABLET_SLOT, b->tablet, &vm->gmem,
+					   &b->tablet_msi.ctl, &b->ioev.ctl);
+	if (!b->tablet_vpci) {
+		snprintf(why, whylen, "board: cannot create the virtio tablet");
+		return -EINVAL;
+	}
+	/* Keys and grabbed motion to the i8042, the absolute pointer to the
+	 * tablet: from here the UI thread may call into both. */
+	input_attach_display(cfg->display, b->tablet, b->kbd);
+	b->input_attached = true;
+	return 0;
+msi_fail:
+	snprintf(why, whylen, "board: MSI-X vectors for the display devices: %s", strerror(-ret));
+	return ret;
+}
+
+/* Undo board_add_display, the UI thread's way in first. */
+static void board_remove_display(struct board *b)
+{
+	if (!b->display)
+		return;
+	/* Both wait for a sink or resize call under way (display.h), so
+	 * nothing of this boot is in use by the UI thread once they return. */
+	if (b->input_attached)
+		display_set_input(b->display, NULL, NULL);
+	b->input_attached = false;
+	display_set_resize_hook(b->display, NULL, NULL);
+	/* gpu.h's order: no config notify to a freed transport. */
+	if (b->gpu)
+		gpu_set_config_notify(b->gpu, NULL, NULL);
+	if (b->gpu_vpci)
+		vpci_destroy(b->gpu_vpci);
+	if (b->tablet_vpci)
+		vpci_destroy(b->tablet_vpci);
+	b->gpu_vpci = b->tablet_vpci = NULL;
+	gpu_destroy(b->gpu);
+	vinput_destroy(b->tablet);
+	b->gpu = NULL;
+	b->tablet = NULL;
+	if (b->gpu_msi_up)
+		kvm_msi_fini(&b->gpu_msi);
+	if (b->tablet_msi_up)
+		kvm_msi_fini(&b->tablet_msi);
+	b->gpu_msi_up = b->tablet_msi_up = false;
+	b->display = NULL;
+}
+
 int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_sink *console,
 		 const struct board_config *cfg, char *why, size_t whylen)
 {
@@ -243,6 +326,11 @@ int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_
 	ret = board_add_net(b, cfg, why, whylen);
 	if (ret)
 		goto fail_quiet;
+	if (cfg->display) {
+		ret = board_add_display(b, cfg, why, whylen);
+		if (ret)
+			goto fail_quiet;
+	}
 	struct pci_placements *pl = calloc(1, sizeof(*pl));
 	if (!pl)
 		goto fail;
@@ -328,6 +416,9 @@ fail_quiet:
 
 void board_destroy(struct board *b)
 {
+	/* The display's devices first: the UI thread stops reaching into
+	 * this boot's i8042 and tablet before either goes. */
+	board_remove_display(b);
 	/* virtio first: it stops the disks' I/O before anything goes away. */
 	for (unsigned int i = 0; i < BOARD_MAX_VIRTIO; i++) {
 		if (b->vpci[i])

@@ -21,6 +21,9 @@
  *   PCI slot 1+i      virtio-blk for --disk i (vda, vdb, ...), MSI-X only
  *   next slots        virtio consoles (hostel exec: hvc0, hvc1, hvc2)
  *   PCI slot 16+i     virtio-net for --net i (eth0, eth1, ...), MSI-X only
+ *   PCI slot 24, 25   virtio-gpu and the virtio-input tablet, with a display
+ *                     (--display sdl); the i8042's keyboard and mouse take
+ *                     the display's keys and relative (grabbed) motion
  *   0xe0000-0xfffff   ACPI tables (RSDP found by scanning or the zero page)
  *   PIC, IOAPIC, LAPIC: KVM's in-kernel irqchip
  */
@@ -48,9 +51,16 @@ struct byte_sink;
 #define BOARD_MAX_CONSOLES  3
 #define BOARD_MAX_VIRTIO    (BOARD_MAX_DISKS + BOARD_MAX_CONSOLES)
 #define BOARD_NET_SLOT	    16 /* NICs at 16.. : clear of the slots counted up from 1 */
+/* Fixed slots, clear of the numbered ones, so other devices can be added
+ * after the consoles without moving the screen. */
+#define BOARD_GPU_SLOT	  24
+#define BOARD_TABLET_SLOT 25
 
 struct blk;
 struct vcon;
+struct display;
+struct gpu;
+struct vinput;
 
 struct board_config {
 	unsigned int nr_cpus;
@@ -62,6 +72,9 @@ struct board_config {
 	const struct net_opts *nets; /* --net, in order */
 	unsigned int nr_nets;
 	const char *net_seed; /* default MACs derive from it (the kernel's path) */
+	/* The guest's screen (NULL: none, no GPU, no tablet). Owned by the
+	 * caller; it outlives every board, so the window survives reboots. */
+	struct display *display;
 };
 
 struct board {
@@ -92,6 +105,14 @@ struct board {
 	} nic[NET_MAX_NICS];
 	struct dev ignore;
 	uint64_t rsdp_addr; /* ACPI RSDP, 0 if none */
+	/* With a display (board_add_display): made per boot, as guest RAM is. */
+	struct display *display;
+	bool input_attached; /* the display's sinks point at kbd and tablet */
+	struct gpu *gpu;
+	struct vinput *tablet;
+	struct vpci *gpu_vpci, *tablet_vpci;
+	struct hostel_msi gpu_msi, tablet_msi;
+	bool gpu_msi_up, tablet_msi_up;
 };
 
 int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_sink *console,

@@ -23,6 +23,7 @@ const char cli_usage[] =
 	"  ctl     send one command to a running hostel's --api-socket:\n"
 	"          hostel ctl PATH COMMAND [ARGS-JSON]; prints the result as JSON\n"
 	"          (status, pause, resume, power-button, stop, stats, screenshot);\n"
+	"          hostel ctl PATH screenshot FILE writes the screen to FILE (PNG)\n"
 	"          exit 0 on success, 1 on an error response, 80 when PATH cannot\n"
 	"          be reached, 2 on a usage error\n"
 	"\n"
@@ -62,6 +63,13 @@ const char cli_run_usage[] =
 	"  -m, --memory SIZE        guest RAM: 512M, 2G, or a number of MiB (default 512M)\n"
 	"  -c, --cpus N             number of vCPUs (default 1)\n"
 	"      --console MODE       stdio (default), file:PATH, or none\n"
+	"      --display MODE       sdl: the guest's screen, keyboard and mouse in a\n"
+	"                           window (virtio-gpu, virtio tablet, PS/2; the kernel\n"
+	"                           gets console=tty0 too); none: no screen. Default:\n"
+	"                           sdl when DISPLAY or WAYLAND_DISPLAY is set, else\n"
+	"                           none; exec: none. In the window Ctrl+Alt+G grabs\n"
+	"                           the mouse; closing it presses the power button,\n"
+	"                           closing it again stops the guest\n"
 	"      --disk PATH[,readonly][,snapshot][,cache=writeback|none]\n"
 	"                           a raw disk image on virtio-blk (vda, vdb, ... in\n"
 	"                           order; up to 8); snapshot keeps the guest's writes\n"
@@ -118,7 +126,8 @@ const char cli_run_usage[] =
 	"are errors (status 2). Relative paths are relative to the file's directory.\n"
 	"  \"kernel\": \"PATH\", \"initrd\": \"PATH\", \"cmdline\": \"STRING\",\n"
 	"  \"auto_cmdline\": true|false, \"memory\": \"2G\" or a number of MiB,\n"
-	"  \"cpus\": N, \"console\": \"stdio\"|\"none\"|\"file:PATH\",\n"
+	"  \"cpus\": N, \"console\": \"stdio\"|\"none\"|\"file:PATH\", \"display\": "
+	"\"sdl\"|\"none\",\n"
 	"  \"disks\": [{\"path\": \"PATH\", \"readonly\": false, \"snapshot\": false,\n"
 	"             \"cache\": \"writeback\"|\"none\"}, ...],\n"
 	"  \"net\": [\"user,hostfwd=tcp:127.0.0.1:2222-:22\" or {\"type\": \"user\",\n"
@@ -264,6 +273,7 @@ enum {
 	OPT_API_SOCKET,
 	OPT_DOCTOR_AFTER,
 	OPT_NET,
+	OPT_DISPLAY,
 	OPT_MAX,
 };
 
@@ -326,6 +336,8 @@ static int merge_config(struct hostel_opts *o, const unsigned char *given, char 
 		o->console = cli->console;
 		o->console_path = cli->console_path;
 	}
+	if (given[OPT_DISPLAY])
+		o->display = cli->display;
 	if (given[OPT_DISK]) {
 		o->nr_disks = cli->nr_disks;
 		memcpy(o->disks, cli->disks, sizeof(o->disks));
@@ -361,6 +373,8 @@ static int merge_config(struct hostel_opts *o, const unsigned char *given, char 
 	o->exec_argv = cli->exec_argv;
 	if (o->cmd == CMD_EXEC && !given[OPT_CONSOLE] && o->console == CON_STDIO)
 		o->console = CON_NONE;
+	if (o->cmd == CMD_EXEC && !given[OPT_DISPLAY] && o->display == DISP_AUTO)
+		o->display = DISP_NONE;
 	free(cli);
 	return 0;
 }
@@ -393,6 +407,7 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 		{"memory", required_argument, NULL, 'm'},
 		{"cpus", required_argument, NULL, 'c'},
 		{"console", required_argument, NULL, OPT_CONSOLE},
+		{"display", required_argument, NULL, OPT_DISPLAY},
 		{"no-auto-cmdline", no_argument, NULL, OPT_NO_AUTO_CMDLINE},
 		{"no-reboot", no_argument, NULL, OPT_NO_REBOOT},
 		{"debug-exit", optional_argument, NULL, OPT_DEBUG_EXIT},
@@ -510,6 +525,17 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 			} else {
 				snprintf(err, errlen,
 					 "--console '%s' is not one of stdio, file:PATH, none",
+					 arg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_DISPLAY:
+			if (!strcmp(arg, "sdl")) {
+				o->display = DISP_SDL;
+			} else if (!strcmp(arg, "none")) {
+				o->display = DISP_NONE;
+			} else {
+				snprintf(err, errlen, "--display '%s' is not one of sdl, none",
 					 arg);
 				return -EINVAL;
 			}
@@ -678,6 +704,8 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 		o->exec_argv = argv + 1 + optind;
 		if (!seen[OPT_CONSOLE])
 			o->console = CON_NONE; /* the command's output is what exec shows */
+		if (!seen[OPT_DISPLAY])
+			o->display = DISP_NONE; /* a script, not a desktop */
 	} else if (optind < argc - 1) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind + 1]);
 		return -EINVAL;

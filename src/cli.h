@@ -11,6 +11,9 @@
 
 enum hostel_cmd { CMD_NONE, CMD_HELP, CMD_VERSION, CMD_RUN, CMD_EXEC, CMD_CTL };
 enum console_kind { CON_STDIO, CON_FILE, CON_NONE };
+/* --display: AUTO is sdl when a display server is reachable, else none
+ * (decided at start-up, not here: it depends on the environment). */
+enum display_kind { DISP_AUTO, DISP_SDL, DISP_NONE };
 
 #define CLI_MIN_MEMORY (16ULL << 20)
 #define CLI_MAX_MEMORY (1ULL << 40)
@@ -39,6 +42,7 @@ struct hostel_opts {
 	unsigned int cpus;
 	enum console_kind console;
 	const char *console_path;
+	enum display_kind display; /* --display sdl|none (exec: none by default) */
 	int verbose;
 	bool no_unpack;	       /* boot a bzImage as is: the guest decompresses it */
 	bool no_reboot;	       /* a guest reboot ends hostel with HOSTEL_EXIT_REBOOT */

@@ -242,6 +242,22 @@ static int get_console(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 	return 0;
 }
 
+static int get_display(struct ctx *c, const cJSON *it, struct hostel_opts *o)
+{
+	const char *s = NULL;
+	char q[JSON_QUOTE_LEN];
+	if (get_string(c, "display", it, &s))
+		return -EINVAL;
+	if (!strcmp(s, "sdl"))
+		o->display = DISP_SDL;
+	else if (!strcmp(s, "none"))
+		o->display = DISP_NONE;
+	else
+		return fail(c, "key \"display\": \"%s\" is not one of \"sdl\", \"none\"",
+			    json_quote(s, q, sizeof(q)));
+	return 0;
+}
+
 static int get_debug_exit(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 {
 	char q[JSON_QUOTE_LEN];
@@ -438,27 +454,12 @@ int config_parse(const char *text, size_t len, const char *name, const char *dir
 		 struct hostel_opts *o, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"kernel",
-		"initrd",
-		"cmdline",
-		"auto_cmdline",
-		"memory",
-		"cpus",
-		"console",
-		"disks",
-		"reboot",
-		"debug_exit",
-		"shutdown_grace",
-		"kernel_unpack",
-		"timeout",
-		"ready",
-		"serial_log",
-		"report",
-		"report_format",
-		"api_socket",
-		"doctor_after",
-		"net",
-		NULL,
+		"kernel",	 "initrd",     "cmdline",	 "auto_cmdline",
+		"memory",	 "cpus",       "console",	 "disks",
+		"reboot",	 "debug_exit", "shutdown_grace", "kernel_unpack",
+		"timeout",	 "ready",      "serial_log",	 "report",
+		"report_format", "api_socket", "doctor_after",	 "display",
+		"net",		 NULL,
 	};
 	struct ctx c = {
 		.name = name, .dir = dir && *dir ? dir : NULL, .err = err, .errlen = errlen};
@@ -505,6 +506,8 @@ int config_parse(const char *text, size_t len, const char *name, const char *dir
 				o->cpus = (unsigned int)n;
 		} else if (!strcmp(k, "console")) {
 			r = get_console(&c, it, o);
+		} else if (!strcmp(k, "display")) {
+			r = get_display(&c, it, o);
 		} else if (!strcmp(k, "disks")) {
 			r = get_disks(&c, it, o);
 		} else if (!strcmp(k, "net")) {
@@ -681,6 +684,10 @@ cJSON *config_to_cjson(const struct hostel_opts *o)
 	else
 		snprintf(buf, sizeof(buf), "%s", o->console == CON_NONE ? "none" : "stdio");
 	ok = ok && cJSON_AddStringToObject(root, "console", buf);
+	/* Unset (auto) is no key: the file then follows the environment too. */
+	if (o->display != DISP_AUTO)
+		ok = ok && cJSON_AddStringToObject(root, "display",
+						   o->display == DISP_SDL ? "sdl" : "none");
 	ok = ok && (disks = cJSON_AddArrayToObject(root, "disks"));
 	for (unsigned int i = 0; ok && i < o->nr_disks && i < CLI_MAX_DISKS; i++) {
 		const struct disk_opts *d = &o->disks[i];

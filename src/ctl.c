@@ -63,7 +63,24 @@ int ctl_main(const struct hostel_opts *o)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	cJSON *args = NULL;
 
-	if (o->ctl_args) {
+	if (o->ctl_args && !strcmp(o->ctl_command, "screenshot") && o->ctl_args[0] != '{') {
+		/* hostel ctl PATH screenshot FILE: the file, made absolute here
+		 * (hostel's working directory may not be ours). */
+		char cwd[4096], *abs = NULL;
+		if (o->ctl_args[0] == '/')
+			abs = strdup(o->ctl_args);
+		else if (getcwd(cwd, sizeof(cwd)) && asprintf(&abs, "%s/%s", cwd, o->ctl_args) < 0)
+			abs = NULL;
+		args = cJSON_CreateObject();
+		if (!abs || !args || !cJSON_AddStringToObject(args, "path", abs)) {
+			fprintf(stderr, "hostel ctl: screenshot '%s': %s\n", o->ctl_args,
+				abs ? "out of memory" : strerror(errno));
+			free(abs);
+			cJSON_Delete(args);
+			return HOSTEL_EXIT_HOST;
+		}
+		free(abs);
+	} else if (o->ctl_args) {
 		args = cJSON_Parse(o->ctl_args);
 		if (!args || !cJSON_IsObject(args)) {
 			fprintf(stderr, "hostel ctl: ARGS-JSON '%s' is not a JSON object\n",

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -34,6 +35,10 @@
 #include "virtio/blk/backend.h"
 #include "virtio/blk/blk.h"
 #include "vmctl.h"
+#include "hostel/display.h"
+#if HOSTEL_HAVE_SDL
+#include "ui/sdl.h"
+#endif
 
 #define KERNEL_MAX (256ULL << 20)
 
@@ -203,6 +208,12 @@ struct session {
 	pthread_mutex_t vm_lock;
 	struct vm *cur_vm;
 	struct vmctl ctl; /* --api-socket: lives across reboots */
+	/* --display sdl: the screen and its window live across reboots; each
+	 * boot's board attaches its devices to the display. */
+	struct display *display;
+	struct sdl_ui *ui;
+	int close_fd; /* eventfd: the window's close button, counted */
+	char title[256];
 	/* The boot doctor: fed on the console's writer thread, asked on the
 	 * event loop's (silence) and the main thread (stops); under doc_lock. */
 	pthread_mutex_t doc_lock;
@@ -222,6 +233,7 @@ struct boot {
 	bool board_up;
 	bool console_attached;
 	int sigfd;
+	bool close_watched; /* the session's close_fd is on this boot's loop */
 	struct timer *grace;
 	struct timer *timeout;
 	struct timer *doctor; /* the doctor's silence timer */
@@ -378,6 +390,24 @@ static void on_grace_expired(void *opaque)
 			"the guest did not shut down within the grace period: stopped hard");
 }
 
+/*
+ * A request from outside to end the VM (a signal, the window's close
+ * button): the first asks the guest to shut down (ACPI power button) and
+ * stops hard after the grace period; a later one stops now. @who starts
+ * the log line, @detail is the stop's, @signo its status (0: none).
+ */
+static void request_shutdown(struct boot *b, const char *who, const char *detail, int signo)
+{
+	b->s->signals++;
+	if (b->s->signals == 1 && b->s->o->grace_s > 0 && board_power_button(&b->board)) {
+		log_info("%s: pressing the power button; stopping hard in %u s", who,
+			 b->s->o->grace_s);
+		timer_arm(b->grace, clock_now(clock_host()) + b->s->o->grace_s * 1000000000ULL);
+		return;
+	}
+	vm_request_stop(&b->vm, VM_STOP_SIGNAL, signo, detail);
+}
+
 static void on_signal(void *opaque, uint32_t events)
 {
 	struct boot *b = opaque;
@@ -385,19 +415,21 @@ static void on_signal(void *opaque, uint32_t events)
 	(void)events;
 	while (read(b->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		char d[96];
-		b->s->signals++;
-		/* First signal: ask the guest to shut down (ACPI power button),
-		 * then stop hard after the grace period. Second: stop now. */
-		if (b->s->signals == 1 && b->s->o->grace_s > 0 && board_power_button(&b->board)) {
-			log_info("%s: pressing the power button; stopping hard in %u s",
-				 strsignal((int)si.ssi_signo), b->s->o->grace_s);
-			timer_arm(b->grace,
-				  clock_now(clock_host()) + b->s->o->grace_s * 1000000000ULL);
-			continue;
-		}
 		snprintf(d, sizeof(d), "stopped by signal %s", strsignal((int)si.ssi_signo));
-		vm_request_stop(&b->vm, VM_STOP_SIGNAL, (int)si.ssi_signo, d);
+		request_shutdown(b, strsignal((int)si.ssi_signo), d, (int)si.ssi_signo);
 	}
+}
+
+/* The window's close button, as counted by on_window_close (UI thread). */
+static void on_close_fd(void *opaque, uint32_t events)
+{
+	struct boot *b = opaque;
+	uint64_t n;
+	(void)events;
+	if (read(b->s->close_fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	while (n--)
+		request_shutdown(b, "the window was closed", "stopped by closing the window", 0);
 }
 
 static void on_console_quit(void *opaque)
@@ -431,6 +463,9 @@ static void boot_teardown(struct boot *b)
 		close(b->sigfd);
 	}
 	b->sigfd = -1;
+	if (b->close_watched)
+		evloop_del(b->el, b->s->close_fd);
+	b->close_watched = false;
 	if (b->el)
 		evloop_destroy(b->el);
 	b->el = NULL;
@@ -576,6 +611,7 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		.nets = o->nets,
 		.nr_nets = o->nr_nets,
 		.net_seed = s->kernel,
+		.display = s->display,
 	};
 	if (board_create(&b->board, &b->vm, b->el, console_sink(s->con), &bcfg, why, sizeof(why))) {
 		log_error("%s", why);
@@ -653,6 +689,13 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 	if (!b->grace || b->sigfd < 0 || evloop_add(b->el, b->sigfd, EPOLLIN, on_signal, b)) {
 		log_error("cannot watch signals: %s", strerror(errno));
 		return VM_STOP_NONE;
+	}
+	if (s->close_fd >= 0) {
+		if (evloop_add(b->el, s->close_fd, EPOLLIN, on_close_fd, b)) {
+			log_error("cannot watch the window");
+			return VM_STOP_NONE;
+		}
+		b->close_watched = true;
 	}
 	if (console_attach(s->con, b->el, b->board.uart, on_console_quit, b)) {
 		log_error("cannot start the console");
@@ -837,6 +880,230 @@ static void write_report(struct session *s, int code)
 	free(cmd);
 }
 
+/*
+ * Boot the guest again and again until it stops for good (anything but a
+ * reboot). Returns hostel's exit status. On the main thread, or, with a
+ * window, on a thread of its own (SDL keeps the main thread).
+ */
+static int boot_loop(struct session *s)
+{
+	const struct hostel_opts *o = s->o;
+	int code = HOSTEL_EXIT_HOST;
+
+	for (;;) {
+		struct boot *b = calloc(1, sizeof(*b));
+		if (!b) {
+			log_error("out of memory");
+			break;
+		}
+		enum vm_stop_reason r = boot_once(s, b, &code);
+		bool again = false;
+		if (s->rep) {
+			s->rep->exit_reason = stop_name(r);
+			snprintf(s->exit_detail, sizeof(s->exit_detail), "%s", b->vm.stop_detail);
+			s->rep->exit_detail = s->exit_detail[0] ? s->exit_detail : NULL;
+		}
+		switch (r) {
+		case VM_STOP_NONE:
+			break; /* start-up failed; code says why */
+		case VM_STOP_POWEROFF:
+		case VM_STOP_SIGNAL:
+			code = HOSTEL_EXIT_OK;
+			log_info("%s", b->vm.stop_detail);
+			if (o->cmd == CMD_EXEC && r == VM_STOP_SIGNAL && b->vm.stop_status > 0 &&
+			    atomic_load(&s->exec_status) < 0)
+				code = 128 +
+				       b->vm.stop_status; /* as a shell reports a killed command */
+			break;
+		case VM_STOP_RESET:
+			if (o->cmd == CMD_EXEC) {
+				code = HOSTEL_EXIT_OK; /* exec ends with the guest, reset or not */
+			} else if (o->no_reboot) {
+				code = HOSTEL_EXIT_REBOOT;
+				log_info("the guest rebooted (--no-reboot): exiting");
+			} else if (s->signals) {
+				code = HOSTEL_EXIT_OK; /* asked to stop: do not come back */
+			} else {
+				log_info("the guest rebooted: starting it again");
+				again = true;
+			}
+			break;
+		case VM_STOP_PANIC:
+			code = HOSTEL_EXIT_PANIC;
+			log_error("the guest kernel panicked");
+			print_console_tail(s);
+			doctor_after_stop(s);
+			break;
+		case VM_STOP_CPU_FAIL:
+			code = HOSTEL_EXIT_CPU_FAILURE;
+			log_error("guest CPU failure: %s", b->vm.stop_detail);
+			break;
+		case VM_STOP_DEBUG_EXIT:
+			code = ((b->vm.stop_status << 1) | 1) & 0xff;
+			log_info("debug-exit: the guest wrote 0x%x", b->vm.stop_status);
+			break;
+		case VM_STOP_TIMEOUT:
+			code = HOSTEL_EXIT_TIMEOUT;
+			log_error("%s", b->vm.stop_detail);
+			print_console_tail(s);
+			doctor_after_stop(s);
+			break;
+		case VM_STOP_HOST_ERR:
+		default:
+			code = HOSTEL_EXIT_HOST;
+			log_error("%s", b->vm.stop_detail);
+			break;
+		}
+		boot_teardown(b);
+		free(b);
+		if (!again)
+			break;
+	}
+	if (o->cmd == CMD_EXEC && code == HOSTEL_EXIT_OK) {
+		int st = atomic_load(&s->exec_status);
+		if (st >= 0) {
+			code = st;
+			if (s->rep)
+				s->rep->exit_reason = "command";
+		} else {
+			if (s->rep)
+				s->rep->exit_reason = "no-command-status";
+			code = HOSTEL_EXIT_NO_STATUS;
+			log_error("exec: the guest stopped before the command reported its status");
+			print_console_tail(s);
+			doctor_after_stop(s);
+		}
+	}
+	return code;
+}
+
+static bool display_server(void)
+{
+	const char *x = getenv("DISPLAY"), *w = getenv("WAYLAND_DISPLAY");
+	return (x && *x) || (w && *w);
+}
+
+/* The window's title: the VM's name, from what the user named it by. */
+static void vm_title(const struct hostel_opts *o, char *buf, size_t len)
+{
+	const char *name = o->config	 ? o->config
+			   : o->nr_disks ? o->disks[0].path
+			   : o->kernel	 ? o->kernel
+					 : NULL;
+	if (!name) {
+		snprintf(buf, len, "default guest - hostel");
+		return;
+	}
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	size_t n = strlen(base);
+	if (o->config && n > 5 && !strcmp(base + n - 5, ".json"))
+		n -= 5;
+	snprintf(buf, len, "%.*s - hostel", (int)n, base);
+}
+
+static void ui_close(struct session *s)
+{
+#if HOSTEL_HAVE_SDL
+	if (s->ui)
+		sdl_ui_destroy(s->ui);
+	s->ui = NULL;
+#endif
+	display_destroy(s->display);
+	s->display = NULL;
+	if (s->close_fd >= 0)
+		close(s->close_fd);
+	s->close_fd = -1;
+}
+
+#if HOSTEL_HAVE_SDL
+/* The UI thread: the window's close button, passed to the boot's loop. */
+static void on_window_close(void *opaque, unsigned count)
+{
+	struct session *s = opaque;
+	uint64_t one = 1;
+	(void)count;
+	if (write(s->close_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("the window's close request was lost: %s", strerror(errno));
+}
+
+struct loop_thread {
+	struct session *s;
+	int code;
+};
+
+static void *boot_loop_thread(void *arg)
+{
+	struct loop_thread *lt = arg;
+	lt->code = boot_loop(lt->s);
+	sdl_ui_quit(lt->s->ui); /* the VM is over: so is the window */
+	return NULL;
+}
+#endif
+
+/*
+ * --display: open the window (on the main thread: SDL's rule) when asked
+ * for, or by default when a display server is there. 0, or an exit status.
+ */
+static int ui_open(struct session *s)
+{
+	const struct hostel_opts *o = s->o;
+	bool want = o->display == DISP_SDL ||
+		    (o->display == DISP_AUTO && HOSTEL_HAVE_SDL && display_server());
+	if (!want)
+		return 0;
+#if HOSTEL_HAVE_SDL
+	s->display = display_create();
+	s->close_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!s->display || s->close_fd < 0) {
+		log_error("cannot set up the display: %s", strerror(s->display ? errno : ENOMEM));
+		ui_close(s);
+		return HOSTEL_EXIT_HOST;
+	}
+	/* Never a dummy or offscreen driver chosen quietly: a real server or
+	 * an error. The user's own choice stands. */
+	setenv("SDL_VIDEODRIVER", "x11,wayland", 0);
+	vm_title(o, s->title, sizeof(s->title));
+	struct sdl_ui_config cfg = {
+		.title = s->title,
+		.ungrabbed_hint = " (Ctrl+Alt+G grabs the mouse)",
+		.on_close = on_window_close,
+		.opaque = s,
+	};
+	s->ui = sdl_ui_create(s->display, &cfg);
+	if (s->ui)
+		return 0;
+	ui_close(s);
+	if (o->display == DISP_SDL) {
+		log_error("--display sdl: cannot open the window (see above)");
+		return HOSTEL_EXIT_HOST;
+	}
+	log_warn("no window (the display server did not answer): running without a screen "
+		 "(--display none says so quietly)");
+#endif
+	return 0;
+}
+
+/* The boots: on this thread, or with a window on their own, while this
+ * (main) thread runs the window until they end. */
+static int boot_loop_run(struct session *s)
+{
+#if HOSTEL_HAVE_SDL
+	if (s->ui) {
+		struct loop_thread lt = {.s = s, .code = HOSTEL_EXIT_HOST};
+		pthread_t t;
+		if (pthread_create(&t, NULL, boot_loop_thread, &lt)) {
+			log_error("cannot start the VM's thread");
+			return HOSTEL_EXIT_HOST;
+		}
+		sdl_ui_run(s->ui);
+		pthread_join(t, NULL);
+		return lt.code;
+	}
+#endif
+	return boot_loop(s);
+}
+
 static int vmm_run(const struct hostel_opts *o)
 {
 	char why[512] = "";
@@ -846,6 +1113,7 @@ static int vmm_run(const struct hostel_opts *o)
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
+	s.close_fd = -1;
 	s.t_start_ns = clock_now(clock_host());
 	if (o->report) {
 		s.rep = calloc(1, sizeof(*s.rep));
@@ -894,25 +1162,6 @@ static int vmm_run(const struct hostel_opts *o)
 	}
 	unmap_input(&s.kf);
 	unmap_input(&s.inf);
-	const char *extra = board_cmdline();
-	char *exec_arg = NULL;
-	if (o->cmd == CMD_EXEC && !(exec_arg = exec_cmdline_arg(o))) {
-		log_error("out of memory");
-		goto out;
-	}
-	size_t cl = (o->cmdline ? strlen(o->cmdline) : 0) + strlen(extra) +
-		    (exec_arg ? strlen(exec_arg) : 0) + 3;
-	s.cmdline = malloc(cl);
-	if (!s.cmdline) {
-		free(exec_arg);
-		goto out;
-	}
-	snprintf(s.cmdline, cl, "%s%s%s%s%s", o->cmdline ? o->cmdline : "",
-		 o->cmdline && exec_arg ? " " : "", exec_arg ? exec_arg : "",
-		 (o->cmdline || exec_arg) && o->auto_cmdline ? " " : "",
-		 o->auto_cmdline ? extra : "");
-	free(exec_arg);
-
 	/* Signals: each boot's event loop takes SIGINT/SIGTERM/SIGHUP through
 	 * a signalfd; every thread created from here on inherits the mask. */
 	sigemptyset(&s.mask);
@@ -993,92 +1242,39 @@ static int vmm_run(const struct hostel_opts *o)
 		goto out;
 	}
 
-	for (;;) {
-		struct boot *b = calloc(1, sizeof(*b));
-		if (!b) {
-			log_error("out of memory");
-			break;
-		}
-		enum vm_stop_reason r = boot_once(&s, b, &code);
-		bool again = false;
-		if (s.rep) {
-			s.rep->exit_reason = stop_name(r);
-			snprintf(s.exit_detail, sizeof(s.exit_detail), "%s", b->vm.stop_detail);
-			s.rep->exit_detail = s.exit_detail[0] ? s.exit_detail : NULL;
-		}
-		switch (r) {
-		case VM_STOP_NONE:
-			break; /* start-up failed; code says why */
-		case VM_STOP_POWEROFF:
-		case VM_STOP_SIGNAL:
-			code = HOSTEL_EXIT_OK;
-			log_info("%s", b->vm.stop_detail);
-			if (o->cmd == CMD_EXEC && r == VM_STOP_SIGNAL && b->vm.stop_status > 0 &&
-			    atomic_load(&s.exec_status) < 0)
-				code = 128 +
-				       b->vm.stop_status; /* as a shell reports a killed command */
-			break;
-		case VM_STOP_RESET:
-			if (o->cmd == CMD_EXEC) {
-				code = HOSTEL_EXIT_OK; /* exec ends with the guest, reset or not */
-			} else if (o->no_reboot) {
-				code = HOSTEL_EXIT_REBOOT;
-				log_info("the guest rebooted (--no-reboot): exiting");
-			} else if (s.signals) {
-				code = HOSTEL_EXIT_OK; /* asked to stop: do not come back */
-			} else {
-				log_info("the guest rebooted: starting it again");
-				again = true;
-			}
-			break;
-		case VM_STOP_PANIC:
-			code = HOSTEL_EXIT_PANIC;
-			log_error("the guest kernel panicked");
-			print_console_tail(&s);
-			doctor_after_stop(&s);
-			break;
-		case VM_STOP_CPU_FAIL:
-			code = HOSTEL_EXIT_CPU_FAILURE;
-			log_error("guest CPU failure: %s", b->vm.stop_detail);
-			break;
-		case VM_STOP_DEBUG_EXIT:
-			code = ((b->vm.stop_status << 1) | 1) & 0xff;
-			log_info("debug-exit: the guest wrote 0x%x", b->vm.stop_status);
-			break;
-		case VM_STOP_TIMEOUT:
-			code = HOSTEL_EXIT_TIMEOUT;
-			log_error("%s", b->vm.stop_detail);
-			print_console_tail(&s);
-			doctor_after_stop(&s);
-			break;
-		case VM_STOP_HOST_ERR:
-		default:
-			code = HOSTEL_EXIT_HOST;
-			log_error("%s", b->vm.stop_detail);
-			break;
-		}
-		boot_teardown(b);
-		free(b);
-		if (!again)
-			break;
+	/* The window last, once nothing else can fail before the boots. */
+	code = ui_open(&s);
+	if (code)
+		goto out;
+	vmctl_set_display(&s.ctl, s.display);
+	code = HOSTEL_EXIT_HOST;
+	/* With a screen, tty0 gets the kernel's messages too; ttyS0, named
+	 * last, stays /dev/console (the console, the doctor, exec). */
+	char extra[64];
+	snprintf(extra, sizeof(extra), "%s%s", s.display ? "console=tty0 " : "", board_cmdline());
+	char *exec_arg = NULL;
+	if (o->cmd == CMD_EXEC && !(exec_arg = exec_cmdline_arg(o))) {
+		log_error("out of memory");
+		goto out;
 	}
-	if (o->cmd == CMD_EXEC && code == HOSTEL_EXIT_OK) {
-		int st = atomic_load(&s.exec_status);
-		if (st >= 0) {
-			code = st;
-			if (s.rep)
-				s.rep->exit_reason = "command";
-		} else {
-			if (s.rep)
-				s.rep->exit_reason = "no-command-status";
-			code = HOSTEL_EXIT_NO_STATUS;
-			log_error("exec: the guest stopped before the command reported its status");
-			print_console_tail(&s);
-			doctor_after_stop(&s);
-		}
+	size_t cl = (o->cmdline ? strlen(o->cmdline) : 0) + strlen(extra) +
+		    (exec_arg ? strlen(exec_arg) : 0) + 3;
+	s.cmdline = malloc(cl);
+	if (!s.cmdline) {
+		free(exec_arg);
+		goto out;
 	}
+	snprintf(s.cmdline, cl, "%s%s%s%s%s", o->cmdline ? o->cmdline : "",
+		 o->cmdline && exec_arg ? " " : "", exec_arg ? exec_arg : "",
+		 (o->cmdline || exec_arg) && o->auto_cmdline ? " " : "",
+		 o->auto_cmdline ? extra : "");
+	free(exec_arg);
+
+	code = boot_loop_run(&s);
+
 out:
 	vmctl_stop(&s.ctl);
+	ui_close(&s); /* every board is gone: nothing uses the display */
 	if (s.rep)
 		write_report(&s, code);
 	free(s.rep);
@@ -1129,6 +1325,16 @@ int main(int argc, char **argv)
 		return HOSTEL_EXIT_USAGE;
 	}
 	log_set_level(o.verbose >= 2 ? LOG_DEBUG : o.verbose == 1 ? LOG_INFO : LOG_WARN);
+	if (o.display == DISP_SDL && !HOSTEL_HAVE_SDL) {
+		fprintf(stderr, "hostel: --display sdl: this hostel was built without SDL2 "
+				"(install libsdl2-dev and build again)\n");
+		return HOSTEL_EXIT_USAGE;
+	}
+	if (o.display == DISP_SDL && !display_server()) {
+		fprintf(stderr, "hostel: --display sdl: no display server (neither DISPLAY nor "
+				"WAYLAND_DISPLAY is set); use --display none\n");
+		return HOSTEL_EXIT_USAGE;
+	}
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* Control-socket commands: status, pause, resume, power-button, stop, stats. */
+/* Control-socket commands: status, pause, resume, power-button, stop, stats, screenshot. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "api/server.h"
+#include "hostel/display.h"
+#include "ui/png.h"
 #include "board.h"
 #include "evloop.h"
 #include "hostel/clock.h"
@@ -67,18 +69,60 @@ static cJSON *stats_json(struct vmctl *c)
 	return r;
 }
 
+/*
+ * The screen as it is now, to @path (PNG, written whole or not at all).
+ * Works between boots too: the display keeps the last picture. c->lock held.
+ */
+static int screenshot(struct vmctl *c, const char *path, cJSON **result, struct api_error *err)
+{
+	uint32_t w, h;
+	uint64_t gen;
+
+	if (!c->display) {
+		err->code = API_ERR_UNAVAILABLE;
+		snprintf(err->message, sizeof(err->message),
+			 "no display (this machine runs with --display none)");
+		return -1;
+	}
+	display_mode(c->display, &w, &h, &gen);
+	int r = png_write_display(c->display, path);
+	if (r == -ENODATA) {
+		err->code = API_ERR_UNAVAILABLE;
+		snprintf(err->message, sizeof(err->message),
+			 "the guest has not set a display mode yet");
+		return -1;
+	}
+	if (r) {
+		err->code = API_ERR_FAILED;
+		snprintf(err->message, sizeof(err->message), "cannot write '%.200s': %s", path,
+			 strerror(-r));
+		return -1;
+	}
+	*result = cJSON_CreateObject();
+	if (*result) {
+		cJSON_AddStringToObject(*result, "path", path);
+		cJSON_AddNumberToObject(*result, "width", w);
+		cJSON_AddNumberToObject(*result, "height", h);
+	}
+	if (!*result) {
+		err->code = API_ERR_FAILED;
+		snprintf(err->message, sizeof(err->message), "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static int handle(void *ctx, const struct api_request *req, cJSON **result, struct api_error *err)
 {
 	struct vmctl *c = ctx;
 	int ret = 0;
 
-	if (req->cmd == API_CMD_SCREENSHOT) {
-		err->code = API_ERR_UNAVAILABLE;
-		snprintf(err->message, sizeof(err->message), "no display");
-		return -1;
-	}
 	/* Held throughout: the boot cannot take its VM away mid-command. */
 	pthread_mutex_lock(&c->lock);
+	if (req->cmd == API_CMD_SCREENSHOT) {
+		ret = screenshot(c, req->args.screenshot.path, result, err);
+		goto out;
+	}
 	if (!c->vm) {
 		ret = err_no_vm(err);
 		goto out;
@@ -152,6 +196,15 @@ void vmctl_set_vm(struct vmctl *c, struct vm *vm, struct board *board, unsigned 
 	c->boots = boots;
 	if (vm)
 		c->t_boot_ns = clock_now(clock_host());
+	pthread_mutex_unlock(&c->lock);
+}
+
+void vmctl_set_display(struct vmctl *c, struct display *d)
+{
+	if (!c->srv)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->display = d;
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -16,11 +16,13 @@ struct vm;
 struct board;
 struct evloop;
 struct api_server;
+struct display;
 
 struct vmctl {
 	pthread_mutex_t lock; /* guards vm, board, boots */
 	struct vm *vm;	      /* the running boot's; NULL between boots */
 	struct board *board;
+	struct display *display; /* the screen (screenshot); NULL: none */
 	unsigned int boots;
 	uint64_t t_start_ns; /* hostel's start, clock_host() */
 	uint64_t t_boot_ns;  /* this boot's start */
@@ -36,6 +38,8 @@ int vmctl_start(struct vmctl *c, const char *path, uint64_t t_start_ns, char *wh
 		size_t whylen) __must_check;
 /* A boot's VM comes (@vm non-NULL) or goes (NULL). */
 void vmctl_set_vm(struct vmctl *c, struct vm *vm, struct board *board, unsigned int boots);
+/* The session's screen comes (or, NULL, goes before it is destroyed). */
+void vmctl_set_display(struct vmctl *c, struct display *d);
 /* Close the socket and remove its file; a no-op when never started. */
 void vmctl_stop(struct vmctl *c);
 

@@ -14,7 +14,10 @@
  * no sink are dropped (counted).
  *
  * Thread safety: every function may be called from any thread; callbacks
- * (sinks, the resize hook) run without the display's lock held.
+ * (sinks, the resize hook) run without the display's lock held. Replacing
+ * the sinks or the hook (display_set_input, display_set_resize_hook) waits
+ * until every callback call already under way has returned, so once it
+ * returns the old opaque may be freed; never call them from a callback.
  */
 #ifndef HOSTEL_DISPLAY_H
 #define HOSTEL_DISPLAY_H
@@ -75,7 +78,8 @@ void display_unlock(struct display *d);
  * Callable with or without the lock held (it nests under display_lock). */
 void display_damage(struct display *d, uint32_t x, uint32_t y, uint32_t w, uint32_t h);
 
-/* Input sinks; a later call replaces the earlier one. */
+/* Input sinks; a later call replaces the earlier one (and waits for calls
+ * of the old ones to end: see the top). */
 void display_set_input(struct display *d, const struct display_input_ops *ops, void *opaque);
 
 /*

@@ -84,6 +84,13 @@ int vm_create(struct vm *vm, uint64_t ram_size, unsigned int nr_vcpus, char *why
 			snprintf(why, whylen, "cannot open /dev/kvm: %s", strerror(-ret));
 		goto fail;
 	}
+	/* PVM, a software KVM for guests built for it, answers every check
+	 * below, then runs an unmodified kernel at a crawl until an internal
+	 * error: say so once, before the guest seems to hang. */
+	if (access("/sys/module/kvm_pvm", F_OK) == 0)
+		log_warn("/dev/kvm here is PVM (module kvm_pvm): unmodified guest kernels boot "
+			 "very slowly or stop with a KVM internal error; use a host with hardware "
+			 "KVM, or tests/testbed/run");
 	ret = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (ret != KVM_API_VERSION) {
 		snprintf(why, whylen, "KVM API version %d, hostel needs %d: update the host kernel",

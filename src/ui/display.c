@@ -19,6 +19,10 @@ struct display {
 	uint32_t dx0, dy0, dx1, dy1; /* damage bounds, [x0, x1) x [y0, y1) */
 
 	pthread_mutex_t cb_lock; /* sinks and hooks */
+	/* Sink and hook calls running now (without cb_lock held); setters
+	 * wait on cb_idle until the old callbacks are done with their opaque. */
+	unsigned int cb_calls;
+	pthread_cond_t cb_idle;
 	struct display_input_ops in;
 	void *in_opaque;
 	void (*resize_hook)(void *opaque, uint32_t w, uint32_t h);
@@ -40,6 +44,7 @@ struct display *display_create(void)
 	pthread_mutex_init(&d->lock, &a);
 	pthread_mutexattr_destroy(&a);
 	pthread_mutex_init(&d->cb_lock, NULL);
+	pthread_cond_init(&d->cb_idle, NULL);
 	return d;
 }
 
@@ -50,6 +55,7 @@ void display_destroy(struct display *d)
 	free(d->pixels);
 	pthread_mutex_destroy(&d->lock);
 	pthread_mutex_destroy(&d->cb_lock);
+	pthread_cond_destroy(&d->cb_idle);
 	free(d);
 }
 
@@ -116,6 +122,26 @@ void display_damage(struct display *d, uint32_t x, uint32_t y, uint32_t w, uint3
 	pthread_mutex_unlock(&d->lock);
 }
 
+/*
+ * With cb_lock held: wait until no callback copied out before is running.
+ * New calls see the new callbacks, so the wait ends; after it the old
+ * opaque may be freed (a board's devices at a guest reboot).
+ */
+static void cb_quiesce(struct display *d)
+{
+	while (d->cb_calls)
+		pthread_cond_wait(&d->cb_idle, &d->cb_lock);
+}
+
+/* A callback copied out under cb_lock has returned. */
+static void cb_done(struct display *d)
+{
+	pthread_mutex_lock(&d->cb_lock);
+	if (--d->cb_calls == 0)
+		pthread_cond_broadcast(&d->cb_idle);
+	pthread_mutex_unlock(&d->cb_lock);
+}
+
 void display_set_input(struct display *d, const struct display_input_ops *ops, void *opaque)
 {
 	pthread_mutex_lock(&d->cb_lock);
@@ -124,6 +150,7 @@ void display_set_input(struct display *d, const struct display_input_ops *ops, v
 	else
 		memset(&d->in, 0, sizeof(d->in));
 	d->in_opaque = opaque;
+	cb_quiesce(d);
 	pthread_mutex_unlock(&d->cb_lock);
 }
 
@@ -133,6 +160,7 @@ void display_set_resize_hook(struct display *d, void (*hook)(void *opaque, uint3
 	pthread_mutex_lock(&d->cb_lock);
 	d->resize_hook = hook;
 	d->resize_opaque = opaque;
+	cb_quiesce(d);
 	pthread_mutex_unlock(&d->cb_lock);
 }
 
@@ -180,9 +208,12 @@ void display_request_resize(struct display *d, uint32_t w, uint32_t h)
 	d->ui_h = h;
 	void (*hook)(void *, uint32_t, uint32_t) = d->resize_hook;
 	void *opaque = d->resize_opaque;
+	d->cb_calls += hook != NULL;
 	pthread_mutex_unlock(&d->cb_lock);
-	if (hook)
+	if (hook) {
 		hook(opaque, w, h);
+		cb_done(d);
+	}
 }
 
 /* The sinks are copied out under cb_lock and called without it. */
@@ -193,9 +224,12 @@ void display_input_key(struct display *d, const uint8_t *set2, size_t len)
 	void *opaque = d->in_opaque;
 	if (!key)
 		d->st.input_dropped++;
+	d->cb_calls += key != NULL;
 	pthread_mutex_unlock(&d->cb_lock);
-	if (key)
+	if (key) {
 		key(opaque, set2, len);
+		cb_done(d);
+	}
 }
 
 void display_input_abs(struct display *d, uint32_t x, uint32_t y, uint32_t buttons)
@@ -205,10 +239,13 @@ void display_input_abs(struct display *d, uint32_t x, uint32_t y, uint32_t butto
 	void *opaque = d->in_opaque;
 	if (!abs_fn)
 		d->st.input_dropped++;
+	d->cb_calls += abs_fn != NULL;
 	pthread_mutex_unlock(&d->cb_lock);
-	if (abs_fn)
+	if (abs_fn) {
 		abs_fn(opaque, x > DISPLAY_ABS_MAX ? DISPLAY_ABS_MAX : x,
 		       y > DISPLAY_ABS_MAX ? DISPLAY_ABS_MAX : y, buttons);
+		cb_done(d);
+	}
 }
 
 void display_input_rel(struct display *d, int32_t dx, int32_t dy, int32_t wheel, uint32_t buttons)
@@ -218,9 +255,12 @@ void display_input_rel(struct display *d, int32_t dx, int32_t dy, int32_t wheel,
 	void *opaque = d->in_opaque;
 	if (!rel)
 		d->st.input_dropped++;
+	d->cb_calls += rel != NULL;
 	pthread_mutex_unlock(&d->cb_lock);
-	if (rel)
+	if (rel) {
 		rel(opaque, dx, dy, wheel, buttons);
+		cb_done(d);
+	}
 }
 
 void display_get_stats(struct display *d, struct display_stats *st)

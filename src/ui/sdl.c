@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,16 +97,16 @@ static int ui_xerror(Display *dpy, XErrorEvent *e)
 
 static void set_title(struct sdl_ui *ui)
 {
-	if (!ui->grabbed) {
+	const char *hint = ui->grabbed ? GRAB_HINT : ui->cfg.ungrabbed_hint;
+	if (!hint || !*hint) {
 		SDL_SetWindowTitle(ui->win, ui->title);
 		return;
 	}
-	size_t n = strlen(ui->title) + sizeof(GRAB_HINT);
+	size_t n = strlen(ui->title) + strlen(hint) + 1;
 	char *t = malloc(n);
 	if (!t)
 		return;
-	memcpy(t, ui->title, n - sizeof(GRAB_HINT));
-	memcpy(t + n - sizeof(GRAB_HINT), GRAB_HINT, sizeof(GRAB_HINT));
+	snprintf(t, n, "%s%s", ui->title, hint);
 	SDL_SetWindowTitle(ui->win, t);
 	free(t);
 }
@@ -169,6 +170,7 @@ struct sdl_ui *sdl_ui_create(struct display *d, const struct sdl_ui_config *cfg)
 		ui->xerror_set = true;
 	}
 #endif
+	set_title(ui);
 	/* Keys are keys: no input method, no text events. */
 	SDL_StopTextInput();
 	ui->st.win_w = 640;

@@ -31,6 +31,10 @@ struct sdl_ui;
 struct sdl_ui_config {
 	/* The window title: the VM's name. */
 	const char *title;
+	/* Appended to the title while the mouse is not grabbed (the grab's
+	 * own hint replaces it while it is); NULL: nothing. Not copied: it
+	 * must outlive the window (a string literal). */
+	const char *ungrabbed_hint;
 	/* The user closed the window; @count is 1 the first time, 2 the
 	 * second, ... The VMM decides (power button, then hard stop). Runs
 	 * on the UI thread; may call sdl_ui_quit. */

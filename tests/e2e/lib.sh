@@ -29,16 +29,20 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/hostel-e2e.XXXXXX")
 export HOSTEL_KERNEL_CACHE=${HOSTEL_KERNEL_CACHE:-${TMPDIR:-/tmp}/hostel-e2e-vmlinux}
 trap 'rm -rf "$TMP"' EXIT
 
+# No window unless a test asks for one (hostel opens one by default when
+# a display server is reachable): tests that want one set DISPLAY
+# themselves, to their own Xvfb.
+unset DISPLAY WAYLAND_DISPLAY
+
 fail() { echo "FAIL: $*"; exit 1; }
 pass() { echo "ok: $*"; }
 
 require_kvm() {
-	# -c first: <> creates a missing /dev/kvm as a regular file when root.
-	if ! [ -c /dev/kvm ] || ! { exec 9<>/dev/kvm; } 2>/dev/null; then
-		echo "SKIP: no usable /dev/kvm (run the e2e suite through tests/run-e2e, which uses the test bed)"
+	local why
+	if ! why=$("${HOSTEL_SOURCE_ROOT:-$(dirname "$0")/../..}/scripts/kvm-usable"); then
+		echo "SKIP: $why (run the e2e suite through tests/run-e2e, which uses the test bed)"
 		exit 77
 	fi
-	exec 9>&-
 }
 
 b64() { printf '%s' "$1" | base64 -w0; }

@@ -136,6 +136,9 @@ static void test_rejects(void **state)
 	expect_usage("--cpus 'two'", "run", "--cpus", "two", NULL);
 	expect_usage("--console 'serial'", "run", "--console", "serial", NULL);
 	expect_usage("--console 'file:'", "run", "--console", "file:", NULL);
+	expect_usage("--display 'vnc' is not one of sdl, none", "run", "--display", "vnc", NULL);
+	expect_usage("--display given more than once", "run", "--display", "sdl", "--display",
+		     "none", NULL);
 	expect_usage("unexpected argument 'extra'", "run", "extra", NULL);
 	expect_usage("--debug-exit 'zero'", "run", "--debug-exit=zero", NULL);
 	expect_usage("--debug-exit '0x10000'", "run", "--debug-exit=0x10000", NULL);
@@ -185,6 +188,17 @@ static void test_exec_and_ci_options(void **state)
 	assert_string_equal(o.exec_argv[1], "-l");
 	assert_int_equal(parse(&o, err, "exec", "--console", "stdio", "--", "true", NULL), 0);
 	assert_int_equal(o.console, CON_STDIO);
+	/* The display: run follows the environment (auto), exec has none
+	 * unless asked for. */
+	assert_int_equal(o.display, DISP_NONE);
+	assert_int_equal(parse(&o, err, "exec", "--display", "sdl", "--", "true", NULL), 0);
+	assert_int_equal(o.display, DISP_SDL);
+	assert_int_equal(parse(&o, err, "run", NULL), 0);
+	assert_int_equal(o.display, DISP_AUTO);
+	assert_int_equal(parse(&o, err, "run", "--display", "none", NULL), 0);
+	assert_int_equal(o.display, DISP_NONE);
+	assert_int_equal(parse(&o, err, "run", "--display", "sdl", NULL), 0);
+	assert_int_equal(o.display, DISP_SDL);
 	assert_int_equal(parse(&o, err, "run", "--timeout", "2m", "--ready",
 			       "^login:", "--serial-log", "s.log", "--report", "r.xml",
 			       "--report-format", "junit", NULL),

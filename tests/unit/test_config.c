@@ -89,6 +89,7 @@ static void test_every_key(void **state)
 		"  \"memory\": \"2G\",\n"
 		"  \"cpus\": 4,\n"
 		"  \"console\": \"file:logs/boot.log\",\n"
+		"  \"display\": \"sdl\",\n"
 		"  \"disks\": [\n"
 		"    {\"path\": \"root.img\", \"readonly\": true, \"cache\": \"none\"},\n"
 		"    {\"path\": \"/data/scratch.img\", \"snapshot\": true, \"readonly\": false},\n"
@@ -108,6 +109,7 @@ static void test_every_key(void **state)
 	assert_int_equal(o->cpus, 4);
 	assert_int_equal(o->console, CON_FILE);
 	assert_string_equal(o->console_path, "/cfg/logs/boot.log");
+	assert_int_equal(o->display, DISP_SDL);
 	assert_int_equal(o->nr_disks, 3);
 	assert_string_equal(o->disks[0].path, "/cfg/root.img");
 	assert_true(o->disks[0].readonly);
@@ -133,6 +135,7 @@ static void test_every_key(void **state)
 	assert_true(o->memory == 512ULL << 20);
 	assert_int_equal(o->cpus, 1);
 	assert_int_equal(o->console, CON_STDIO);
+	assert_int_equal(o->display, DISP_AUTO);
 	assert_int_equal(o->nr_disks, 0);
 	assert_false(o->no_reboot);
 	assert_int_equal(o->debug_exit, 0);
@@ -359,6 +362,9 @@ static void test_rejects_values(void **state)
 	expect_reject("{\"console\": \"tty\"}",
 		      "key \"console\": \"tty\" is not one of \"stdio\", \"file:PATH\", \"none\"");
 	expect_reject("{\"console\": \"file:\"}", "\"file:\" is not one of");
+	expect_reject("{\"display\": \"gtk\"}",
+		      "key \"display\": \"gtk\" is not one of \"sdl\", \"none\"");
+	expect_reject("{\"display\": true}", "key \"display\": expected a string, got");
 	expect_reject("{\"kernel\": \"\"}", "key \"kernel\": the path is empty");
 	expect_reject("{\"disks\": [{\"path\": \"\"}]}",
 		      "key \"disks[0].path\": the path is empty");
@@ -518,6 +524,7 @@ static void assert_same_machine(const struct hostel_opts *a, const struct hostel
 	assert_true(a->memory == b->memory);
 	assert_int_equal(a->cpus, b->cpus);
 	assert_int_equal(a->console, b->console);
+	assert_int_equal(a->display, b->display);
 	if (a->console == CON_FILE)
 		SAME_STR(console_path);
 	assert_int_equal(a->no_unpack, b->no_unpack);
@@ -689,6 +696,7 @@ static void test_print_config(void **state)
 	assert_string_equal(cJSON_GetObjectItem(j, "memory")->valuestring, "512M");
 	assert_int_equal(cJSON_GetObjectItem(j, "cpus")->valueint, 1);
 	assert_string_equal(cJSON_GetObjectItem(j, "console")->valuestring, "stdio");
+	assert_null(cJSON_GetObjectItem(j, "display")); /* auto: follows the environment */
 	assert_true(cJSON_IsArray(cJSON_GetObjectItem(j, "disks")));
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "reboot")));
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "debug_exit")));
@@ -721,6 +729,10 @@ static void test_print_config(void **state)
 	o->doctor_after_ms = 0; /* no doctor: false */
 	round_trip(o);
 	o->doctor_after_ms = 2500;
+	round_trip(o);
+	o->display = DISP_SDL;
+	round_trip(o);
+	o->display = DISP_NONE;
 	round_trip(o);
 	text = config_to_json(o);
 	assert_non_null(strstr(text, "\"doctor_after\": \"2500ms\""));

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include "hostel/display.h"
 
 static void test_modes(void **state)
@@ -210,12 +211,89 @@ static void test_input(void **state)
 	display_destroy(d);
 }
 
+/*
+ * Detaching waits for a sink call under way: a board frees its input
+ * devices right after display_set_input(d, NULL, NULL) at a guest reboot,
+ * while the UI thread may be inside one of their sinks.
+ */
+struct slow_sink {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool entered, release, finished;
+	struct display *d;
+	bool finished_at_detach; /* the sink had returned when the detach did */
+};
+
+static void slow_abs(void *o, uint32_t x, uint32_t y, uint32_t buttons)
+{
+	struct slow_sink *s = o;
+	pthread_mutex_lock(&s->mu);
+	s->entered = true;
+	pthread_cond_broadcast(&s->cond);
+	while (!s->release)
+		pthread_cond_wait(&s->cond, &s->mu);
+	s->finished = true;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *ui_thread(void *o)
+{
+	struct slow_sink *s = o;
+	display_input_abs(s->d, 1, 2, 0);
+	return NULL;
+}
+
+static void *detach_thread(void *o)
+{
+	struct slow_sink *s = o;
+	display_set_input(s->d, NULL, NULL);
+	pthread_mutex_lock(&s->mu);
+	s->finished_at_detach = s->finished;
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static void test_detach_waits(void **state)
+{
+	(void)state;
+	struct slow_sink s = {.d = display_create()};
+	pthread_t ui, det;
+	const struct display_input_ops ops = {.abs = slow_abs};
+
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.cond, NULL);
+	display_set_input(s.d, &ops, &s);
+	assert_int_equal(pthread_create(&ui, NULL, ui_thread, &s), 0);
+	pthread_mutex_lock(&s.mu);
+	while (!s.entered)
+		pthread_cond_wait(&s.cond, &s.mu);
+	pthread_mutex_unlock(&s.mu);
+	/* The sink is running: the detach must not return before it does. */
+	assert_int_equal(pthread_create(&det, NULL, detach_thread, &s), 0);
+	pthread_mutex_lock(&s.mu);
+	s.release = true;
+	pthread_cond_broadcast(&s.cond);
+	pthread_mutex_unlock(&s.mu);
+	pthread_join(det, NULL);
+	pthread_join(ui, NULL);
+	assert_true(s.finished_at_detach);
+	/* Detached: further events are dropped, not sent to the old sink. */
+	display_input_abs(s.d, 1, 2, 0);
+	struct display_stats st;
+	display_get_stats(s.d, &st);
+	assert_int_equal(st.input_dropped, 1);
+	display_destroy(s.d);
+	pthread_cond_destroy(&s.cond);
+	pthread_mutex_destroy(&s.mu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_damage),
 		cmocka_unit_test(test_input),
+		cmocka_unit_test(test_detach_waits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
