@@ -56,7 +56,11 @@ install_busybox "$r"
 copy_modules "$KDIR/lib/modules/$KREL" "$r" "${modules[@]}"
 install -m 0755 "$here/guest-init" "$r/init"
 # udhcpc's event script: applies a DHCP lease (virtio-net, --net user).
-install -D -m 0755 "$here/udhcpc.script" "$r/usr/share/udhcpc/default.script"
+# Debian's busybox looks for it in /etc/udhcpc (upstream's default is
+# /usr/share/udhcpc): without it udhcpc gets a lease and applies nothing.
+install -D -m 0755 "$here/udhcpc.script" "$r/etc/udhcpc/default.script"
+mkdir -p "$r/usr/share/udhcpc"
+ln -s /etc/udhcpc/default.script "$r/usr/share/udhcpc/default.script"
 echo hostel >"$r/etc/hostname"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
 printf 'root:x:0:\ntty:x:5:\n' >"$r/etc/group"
