@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The default guest's initramfs: Debian's static busybox, the virtio
 # modules of the kernel from images/kernel.sh (with their dependencies, in
-# load order) and images/guest-init as /init; cpio newc, gzip'd.
+# load order), images/guest-init as /init and images/udhcpc.script as
+# udhcpc's event script; cpio newc, gzip'd.
 #
 #   images/initramfs.sh [--quiet] [--force]
 #
@@ -30,7 +31,7 @@ kernel_load
 # The up-to-date check runs before any package query: it is on the path of
 # every `hostel run` and test-bed boot.
 [ -x /bin/busybox ] || need_pkgs busybox-static
-stamp=$(inputs_hash "$here/initramfs.sh" "$here/lib.sh" "$here/guest-init" /bin/busybox "$KDIR/VERSION")
+stamp=$(inputs_hash "$here/initramfs.sh" "$here/lib.sh" "$here/guest-init" "$here/udhcpc.script" /bin/busybox "$KDIR/VERSION")
 
 fresh() { [ "$force" -eq 0 ] && [ -f "$out" ] && [ "$(cat "$stampf" 2>/dev/null)" = "$stamp" ]; }
 if fresh; then
@@ -45,7 +46,7 @@ fi
 
 need_pkgs busybox-static cpio gzip
 # Installing busybox-static may have replaced a dynamic /bin/busybox.
-stamp=$(inputs_hash "$here/initramfs.sh" "$here/lib.sh" "$here/guest-init" /bin/busybox "$KDIR/VERSION")
+stamp=$(inputs_hash "$here/initramfs.sh" "$here/lib.sh" "$here/guest-init" "$here/udhcpc.script" /bin/busybox "$KDIR/VERSION")
 say "building the initramfs for $KREL"
 tmp=$(mktemp -d "$root/initramfs.tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -54,6 +55,12 @@ mkdir -p "$r"/{dev,proc,sys,tmp,root,etc}
 install_busybox "$r"
 copy_modules "$KDIR/lib/modules/$KREL" "$r" "${modules[@]}"
 install -m 0755 "$here/guest-init" "$r/init"
+# udhcpc's event script: applies a DHCP lease (virtio-net, --net user).
+# Debian's busybox looks for it in /etc/udhcpc (upstream's default is
+# /usr/share/udhcpc): without it udhcpc gets a lease and applies nothing.
+install -D -m 0755 "$here/udhcpc.script" "$r/etc/udhcpc/default.script"
+mkdir -p "$r/usr/share/udhcpc"
+ln -s /etc/udhcpc/default.script "$r/usr/share/udhcpc/default.script"
 echo hostel >"$r/etc/hostname"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
 printf 'root:x:0:\ntty:x:5:\n' >"$r/etc/group"

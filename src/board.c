@@ -13,6 +13,8 @@
 #include "pci/pci.h"
 #include "pvpanic/pvpanic.h"
 #include "virtio/console/vcon.h"
+#include "virtio/net/net.h"
+#include "net/user.h"
 #include "virtio/gpu/gpu.h"
 #include "virtio/input/input.h"
 #include "hostel/display.h"
@@ -105,6 +107,74 @@ static void set_cmos_memory(struct rtc *rtc, struct vm *vm)
 	rtc_cmos_set(rtc, 0x5b, (uint8_t)high);
 	rtc_cmos_set(rtc, 0x5c, (uint8_t)(high >> 8));
 	rtc_cmos_set(rtc, 0x5d, (uint8_t)(high >> 16));
+}
+
+/*
+ * The NICs: for each --net a backend, a virtio-net device on it and its
+ * virtio-pci function at BOARD_NET_SLOT + i. A backend that cannot start
+ * (a forward's port in use) fails the board with @why.
+ */
+static int board_add_net(struct board *b, const struct board_config *cfg, char *why, size_t whylen)
+{
+	if (cfg->nr_nets > NET_MAX_NICS) {
+		snprintf(why, whylen, "board: at most %d NICs", NET_MAX_NICS);
+		return -E2BIG;
+	}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		const struct net_opts *o = &cfg->nets[i];
+		struct board_nic *n = &b->nic[i];
+		uint8_t mac[6];
+		int ret;
+
+		if (o->has_mac)
+			memcpy(mac, o->mac, 6);
+		else
+			vnet_mac_from_seed(cfg->net_seed, i, mac);
+		n->be = net_user_create(o, why, whylen);
+		if (!n->be)
+			return -EINVAL;
+		n->dev = vnet_create(n->be, mac);
+		if (!n->dev) {
+			snprintf(why, whylen, "board: cannot create the virtio-net device %u", i);
+			return -ENOMEM;
+		}
+		ret = kvm_msi_init(&n->msi, b->vm, VPCI_NR_VECTORS(VNET_NR_QUEUES));
+		if (ret) {
+			snprintf(why, whylen, "board: MSI-X vectors for NIC %u: %s", i,
+				 strerror(-ret));
+			return ret;
+		}
+		n->msi_up = true;
+		n->vpci = vnet_create_vpci(b->pci, BOARD_NET_SLOT + i, n->dev, &b->vm->gmem,
+					   &n->msi.ctl, &b->ioev.ctl);
+		if (!n->vpci) {
+			snprintf(why, whylen, "board: cannot create the virtio-net function %u", i);
+			return -EINVAL;
+		}
+		ret = netbe_start(n->be);
+		if (ret) {
+			snprintf(why, whylen, "board: cannot start the network backend %u: %s", i,
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Transport first (stops the device), then the backend's thread, then the device. */
+static void board_del_net(struct board *b)
+{
+	for (unsigned int i = 0; i < NET_MAX_NICS; i++) {
+		struct board_nic *n = &b->nic[i];
+
+		if (n->vpci)
+			vpci_destroy(n->vpci);
+		netbe_destroy(n->be);
+		vnet_destroy(n->dev);
+		if (n->msi_up)
+			kvm_msi_fini(&n->msi);
+		memset(n, 0, sizeof(*n));
+	}
 }
 
 /*
@@ -273,6 +343,9 @@ int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_
 			goto fail_quiet;
 		}
 	}
+	ret = board_add_net(b, cfg, why, whylen);
+	if (ret)
+		goto fail_quiet;
 	if (cfg->display) {
 		ret = board_add_display(b, cfg, why, whylen);
 		if (ret)
@@ -380,6 +453,7 @@ void board_destroy(struct board *b)
 			kvm_msi_fini(&b->msi[i]);
 		b->msi_up[i] = false;
 	}
+	board_del_net(b);
 	if (b->pci)
 		pci_host_destroy(b->pci);
 	b->pci = NULL;

@@ -20,6 +20,7 @@
  *   0xc0000000-0xdfffffff  PCI 32-bit BAR window; I/O BARs 0xc000-0xffff
  *   PCI slot 1+i      virtio-blk for --disk i (vda, vdb, ...), MSI-X only
  *   next slots        virtio consoles (hostel exec: hvc0, hvc1, hvc2)
+ *   PCI slot 16+i     virtio-net for --net i (eth0, eth1, ...), MSI-X only
  *   PCI slot 24, 25   virtio-gpu and the virtio-input tablet, with a display
  *                     (--display sdl); the i8042's keyboard and mouse take
  *                     the display's keys and relative (grabbed) motion
@@ -37,6 +38,7 @@
 #include "kvm/irq.h"
 #include "kvm/kvm.h"
 #include "kvm/memslot.h"
+#include "net/netopts.h"
 
 struct evloop;
 struct byte_sink;
@@ -49,6 +51,7 @@ struct byte_sink;
 #define BOARD_MAX_DISKS	    8
 #define BOARD_MAX_CONSOLES  3
 #define BOARD_MAX_VIRTIO    (BOARD_MAX_DISKS + BOARD_MAX_CONSOLES)
+#define BOARD_NET_SLOT	    16 /* NICs at 16.. : clear of the slots counted up from 1 */
 /* Fixed slots, clear of the numbered ones, so other devices can be added
  * after the consoles without moving the screen. */
 #define BOARD_GPU_SLOT	  24
@@ -67,6 +70,9 @@ struct board_config {
 	unsigned int nr_disks;
 	struct vcon *const *consoles; /* virtio consoles after the disks; owned by the caller */
 	unsigned int nr_consoles;
+	const struct net_opts *nets; /* --net, in order */
+	unsigned int nr_nets;
+	const char *net_seed; /* default MACs derive from it (the kernel's path) */
 	/* The guest's screen (NULL: none, no GPU, no tablet). Owned by the
 	 * caller; it outlives every board, so the window survives reboots. */
 	struct display *display;
@@ -91,6 +97,13 @@ struct board {
 	struct hostel_msi msi[BOARD_MAX_VIRTIO];
 	bool msi_up[BOARD_MAX_VIRTIO];
 	struct vpci *vpci[BOARD_MAX_VIRTIO];
+	struct board_nic {
+		struct netbe *be;
+		struct vnet *dev;
+		struct vpci *vpci;
+		struct hostel_msi msi;
+		bool msi_up;
+	} nic[NET_MAX_NICS];
 	struct dev ignore;
 	uint64_t rsdp_addr; /* ACPI RSDP, 0 if none */
 	/* With a display (board_add_display): made per boot, as guest RAM is. */

@@ -74,6 +74,12 @@ const char cli_run_usage[] =
 	"                           a raw disk image on virtio-blk (vda, vdb, ... in\n"
 	"                           order; up to 8); snapshot keeps the guest's writes\n"
 	"                           in a private overlay and the image unchanged\n"
+	"      --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT][,restrict=on]\n"
+	"                [,mac=aa:bb:cc:dd:ee:ff]\n"
+	"                           a virtio-net NIC on user-mode networking (libslirp:\n"
+	"                           DHCP 10.0.2.15, host 10.0.2.2, DNS 10.0.2.3; no root);\n"
+	"                           hostfwd forwards a host port to the guest (repeatable);\n"
+	"                           restrict=on: no outside access; up to 4 --net\n"
 	"      --no-reboot          exit (status 82) when the guest reboots, instead of\n"
 	"                           restarting it\n"
 	"      --debug-exit[=PORT]  isa-debug-exit port (default 0x501): a guest write of\n"
@@ -124,12 +130,15 @@ const char cli_run_usage[] =
 	"\"sdl\"|\"none\",\n"
 	"  \"disks\": [{\"path\": \"PATH\", \"readonly\": false, \"snapshot\": false,\n"
 	"             \"cache\": \"writeback\"|\"none\"}, ...],\n"
+	"  \"net\": [\"user,hostfwd=tcp:127.0.0.1:2222-:22\" or {\"type\": \"user\",\n"
+	"          \"hostfwd\": [\"tcp::2222-:22\"], \"restrict\": false, \"mac\": \"..\"}, ...],\n"
 	"  \"reboot\": true|false, \"debug_exit\": false|true|PORT|\"0x501\",\n"
 	"  \"shutdown_grace\": S, \"kernel_unpack\": true|false,\n"
 	"  \"timeout\": \"90s\"|S|false, \"doctor_after\": \"30s\"|S|false, \"ready\": \"REGEX\",\n"
 	"  \"serial_log\": \"PATH\", \"report\": \"PATH\", \"report_format\": \"json\"|\"junit\",\n"
 	"  \"api_socket\": \"PATH\"\n"
-	"--disk on the command line replaces the file's whole \"disks\" list.\n";
+	"--disk on the command line replaces the file's whole \"disks\" list, --net the\n"
+	"file's \"net\" list.\n";
 
 int cli_parse_disk(const char *s, struct disk_opts *d, char *err, size_t errlen)
 {
@@ -263,6 +272,7 @@ enum {
 	OPT_REPORT_FORMAT,
 	OPT_API_SOCKET,
 	OPT_DOCTOR_AFTER,
+	OPT_NET,
 	OPT_DISPLAY,
 	OPT_MAX,
 };
@@ -332,6 +342,10 @@ static int merge_config(struct hostel_opts *o, const unsigned char *given, char 
 		o->nr_disks = cli->nr_disks;
 		memcpy(o->disks, cli->disks, sizeof(o->disks));
 	}
+	if (given[OPT_NET]) {
+		o->nr_nets = cli->nr_nets;
+		memcpy(o->nets, cli->nets, sizeof(o->nets));
+	}
 	if (given[OPT_NO_REBOOT])
 		o->no_reboot = cli->no_reboot;
 	if (given[OPT_NO_UNPACK])
@@ -399,6 +413,7 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 		{"debug-exit", optional_argument, NULL, OPT_DEBUG_EXIT},
 		{"shutdown-grace", required_argument, NULL, OPT_GRACE},
 		{"disk", required_argument, NULL, OPT_DISK},
+		{"net", required_argument, NULL, OPT_NET},
 		{"no-kernel-unpack", no_argument, NULL, OPT_NO_UNPACK},
 		{"config", required_argument, NULL, OPT_CONFIG},
 		{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
@@ -455,7 +470,8 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 	/* "+": options end at the first non-option (exec's command). */
 	while ((c = getopt_long(argc - 1, argv + 1, "+:k:i:a:m:c:vh", run_opts, &idx)) != -1) {
 		const char *arg = optarg;
-		if (c > 0 && c < OPT_MAX && c != 'v' && c != OPT_DISK && c != ':' && c != '?') {
+		if (c > 0 && c < OPT_MAX && c != 'v' && c != OPT_DISK && c != OPT_NET && c != ':' &&
+		    c != '?') {
 			if (seen[c]) {
 				snprintf(err, errlen, "option --%s given more than once",
 					 long_name(run_opts, c));
@@ -539,6 +555,15 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 				}
 			}
 			o->nr_disks++;
+			break;
+		case OPT_NET:
+			if (o->nr_nets >= NET_MAX_NICS) {
+				snprintf(err, errlen, "at most %d --net options", NET_MAX_NICS);
+				return -EINVAL;
+			}
+			if (net_parse(arg, &o->nets[o->nr_nets], err, errlen))
+				return -EINVAL;
+			o->nr_nets++;
 			break;
 		case OPT_NO_REBOOT:
 			o->no_reboot = true;

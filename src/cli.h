@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "hostel/compiler.h"
+#include "net/netopts.h"
 
 enum hostel_cmd { CMD_NONE, CMD_HELP, CMD_VERSION, CMD_RUN, CMD_EXEC, CMD_CTL };
 enum console_kind { CON_STDIO, CON_FILE, CON_NONE };
@@ -49,6 +50,8 @@ struct hostel_opts {
 	unsigned int grace_s;  /* SIGTERM: seconds from power button to hard stop */
 	unsigned int nr_disks; /* --disk, in order: vda, vdb, ... */
 	struct disk_opts disks[CLI_MAX_DISKS];
+	unsigned int nr_nets; /* --net, in order: eth0, eth1, ... */
+	struct net_opts nets[NET_MAX_NICS];
 	uint64_t timeout_ms;	  /* --timeout: stop the guest after this long; 0 = never */
 	uint64_t doctor_after_ms; /* --doctor-after: silence before a diagnosis; 0 = no doctor */
 	const char *ready_re;	  /* --ready REGEX: console line that marks the guest ready */

@@ -360,17 +360,106 @@ static int get_disks(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 	return 0;
 }
 
+/* One "net" entry: a --net string, or an object with the same options as keys. */
+static int get_net(struct ctx *c, unsigned int i, const cJSON *it, struct net_opts *n)
+{
+	static const char *const keys[] = {"type", "hostfwd", "restrict", "mac", NULL};
+	char key[64], q[JSON_QUOTE_LEN], why[384];
+	const cJSON *bad, *f, *h;
+	bool dup, have_type = false;
+	const char *s = NULL;
+	int r = 0;
+
+	snprintf(key, sizeof(key), "net[%u]", i);
+	if (cJSON_IsString(it)) {
+		if (net_parse(it->valuestring, n, why, sizeof(why)))
+			return fail(c, "key \"%s\": %s", key, why);
+		return 0;
+	}
+	if (!cJSON_IsObject(it))
+		return wrong_type(c, key, it, "a string or an object");
+	if (json_check_keys(it, keys, &bad, &dup))
+		return fail(c, dup ? "key \"%s.%s\" given more than once" : "unknown key \"%s.%s\"",
+			    key, json_quote(bad->string, q, sizeof(q)));
+	memset(n, 0, sizeof(*n));
+	n->kind = NET_USER;
+	cJSON_ArrayForEach(f, it)
+	{
+		snprintf(key, sizeof(key), "net[%u].%s", i, f->string);
+		if (!strcmp(f->string, "type")) {
+			r = get_string(c, key, f, &s);
+			if (!r && strcmp(s, "user"))
+				r = fail(c, "key \"%s\": \"%s\" is not \"user\"", key,
+					 json_quote(s, q, sizeof(q)));
+			have_type = true;
+		} else if (!strcmp(f->string, "restrict")) {
+			r = get_bool(c, key, f, &n->restricted);
+		} else if (!strcmp(f->string, "mac")) {
+			r = get_string(c, key, f, &s);
+			if (!r && net_parse_mac(s, n->mac))
+				r = fail(c, "key \"%s\": \"%s\" is not a unicast aa:bb:cc:dd:ee:ff",
+					 key, json_quote(s, q, sizeof(q)));
+			n->has_mac = !r;
+		} else if (cJSON_IsString(f)) { /* hostfwd: one string... */
+			if (net_parse_fwd(f->valuestring, &n->fwds[0], why, sizeof(why)))
+				r = fail(c, "key \"%s\": %s", key, why);
+			n->nr_fwds = !r;
+		} else if (!cJSON_IsArray(f)) { /* ...or an array of strings */
+			r = wrong_type(c, key, f, "a string or an array of strings");
+		} else if (cJSON_GetArraySize(f) > NET_MAX_FWDS) {
+			r = fail(c, "key \"%s\": at most %d forwards", key, NET_MAX_FWDS);
+		} else {
+			n->nr_fwds = 0;
+			cJSON_ArrayForEach(h, f)
+			{
+				if (!cJSON_IsString(h))
+					r = wrong_type(c, key, h, "an array of strings");
+				else if (net_parse_fwd(h->valuestring, &n->fwds[n->nr_fwds], why,
+						       sizeof(why)))
+					r = fail(c, "key \"%s\": %s", key, why);
+				if (r)
+					break;
+				n->nr_fwds++;
+			}
+		}
+		if (r)
+			return r;
+	}
+	if (!have_type)
+		return fail(c, "key \"net[%u]\": needs a \"type\" (\"user\")", i);
+	return 0;
+}
+
+static int get_nets(struct ctx *c, const cJSON *it, struct hostel_opts *o)
+{
+	const cJSON *d;
+	unsigned int n = 0;
+
+	if (!cJSON_IsArray(it))
+		return wrong_type(c, "net", it, "an array");
+	if (cJSON_GetArraySize(it) > NET_MAX_NICS)
+		return fail(c, "key \"net\": %d NICs, at most %d", cJSON_GetArraySize(it),
+			    NET_MAX_NICS);
+	cJSON_ArrayForEach(d, it)
+	{
+		if (get_net(c, n, d, &o->nets[n]))
+			return -EINVAL;
+		n++;
+	}
+	o->nr_nets = n;
+	return 0;
+}
+
 int config_parse(const char *text, size_t len, const char *name, const char *dir,
 		 struct hostel_opts *o, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"kernel",	"initrd",	  "cmdline",
-		"auto_cmdline", "memory",	  "cpus",
-		"console",	"disks",	  "reboot",
-		"debug_exit",	"shutdown_grace", "kernel_unpack",
-		"timeout",	"ready",	  "serial_log",
-		"report",	"report_format",  "api_socket",
-		"doctor_after", "display",	  NULL,
+		"kernel",	 "initrd",     "cmdline",	 "auto_cmdline",
+		"memory",	 "cpus",       "console",	 "disks",
+		"reboot",	 "debug_exit", "shutdown_grace", "kernel_unpack",
+		"timeout",	 "ready",      "serial_log",	 "report",
+		"report_format", "api_socket", "doctor_after",	 "display",
+		"net",		 NULL,
 	};
 	struct ctx c = {
 		.name = name, .dir = dir && *dir ? dir : NULL, .err = err, .errlen = errlen};
@@ -421,6 +510,8 @@ int config_parse(const char *text, size_t len, const char *name, const char *dir
 			r = get_display(&c, it, o);
 		} else if (!strcmp(k, "disks")) {
 			r = get_disks(&c, it, o);
+		} else if (!strcmp(k, "net")) {
+			r = get_nets(&c, it, o);
 		} else if (!strcmp(k, "reboot")) {
 			r = get_bool(&c, k, it, &b);
 			o->no_reboot = !b;
@@ -532,6 +623,47 @@ static const char *size_text(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
+/* "net": one object per NIC, in the object form get_net() takes back. */
+static bool config_add_nets(cJSON *root, const struct hostel_opts *o)
+{
+	cJSON *nets = cJSON_AddArrayToObject(root, "net");
+	char buf[96];
+
+	if (!nets)
+		return false;
+	for (unsigned int i = 0; i < o->nr_nets && i < NET_MAX_NICS; i++) {
+		const struct net_opts *n = &o->nets[i];
+		cJSON *jn = cJSON_CreateObject(), *fw;
+
+		if (!jn || !cJSON_AddItemToArray(nets, jn)) {
+			cJSON_Delete(jn);
+			return false;
+		}
+		if (!cJSON_AddStringToObject(jn, "type", "user") ||
+		    !cJSON_AddBoolToObject(jn, "restrict", n->restricted))
+			return false;
+		if (n->has_mac) {
+			net_format_mac(n->mac, buf, sizeof(buf));
+			if (!cJSON_AddStringToObject(jn, "mac", buf))
+				return false;
+		}
+		fw = cJSON_AddArrayToObject(jn, "hostfwd");
+		if (!fw)
+			return false;
+		for (unsigned int k = 0; k < n->nr_fwds && k < NET_MAX_FWDS; k++) {
+			cJSON *s;
+
+			net_format_fwd(&n->fwds[k], buf, sizeof(buf));
+			s = cJSON_CreateString(buf);
+			if (!s || !cJSON_AddItemToArray(fw, s)) {
+				cJSON_Delete(s);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
 cJSON *config_to_cjson(const struct hostel_opts *o)
 {
 	cJSON *root = cJSON_CreateObject(), *disks;
@@ -571,6 +703,7 @@ cJSON *config_to_cjson(const struct hostel_opts *o)
 		     cJSON_AddStringToObject(jd, "cache",
 					     d->cache == DISK_CACHE_NONE ? "none" : "writeback");
 	}
+	ok = ok && config_add_nets(root, o);
 	ok = ok && cJSON_AddBoolToObject(root, "reboot", !o->no_reboot);
 	if (o->debug_exit) {
 		snprintf(buf, sizeof(buf), "0x%x", o->debug_exit);

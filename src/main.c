@@ -609,6 +609,9 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		.nr_disks = s->nr_disks,
 		.consoles = s->exec_con,
 		.nr_consoles = o->cmd == CMD_EXEC ? EXEC_CHANNELS : 0,
+		.nets = o->nets,
+		.nr_nets = o->nr_nets,
+		.net_seed = s->kernel,
 		.display = s->display,
 	};
 	if (board_create(&b->board, &b->vm, b->el, console_sink(s->con), &bcfg, why, sizeof(why))) {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -272,16 +273,70 @@ static void test_help_version(void **state)
 	assert_non_null(strstr(cli_usage, "84"));
 }
 
+static void test_net(void **state)
+{
+	struct hostel_opts o;
+	char err[256];
+	(void)state;
+	assert_int_equal(parse(&o, err, "run", NULL), 0);
+	assert_int_equal(o.nr_nets, 0); /* no NIC unless asked */
+	assert_int_equal(parse(&o, err, "run", "--net", "user", "--net",
+			       "user,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp::5353-10.0.2.16:53,"
+			       "restrict=on,mac=02:aa:bb:cc:dd:0e",
+			       NULL),
+			 0);
+	assert_int_equal(o.nr_nets, 2);
+	assert_int_equal(o.nets[0].kind, NET_USER);
+	assert_int_equal(o.nets[0].nr_fwds, 0);
+	assert_false(o.nets[0].restricted);
+	assert_false(o.nets[0].has_mac);
+	const struct net_opts *n = &o.nets[1];
+	assert_int_equal(n->nr_fwds, 2);
+	assert_false(n->fwds[0].udp);
+	assert_int_equal(n->fwds[0].host_addr, htonl(0x7f000001));
+	assert_int_equal(n->fwds[0].host_port, 2222);
+	assert_int_equal(n->fwds[0].guest_addr, 0);
+	assert_int_equal(n->fwds[0].guest_port, 22);
+	assert_true(n->fwds[1].udp);
+	assert_int_equal(n->fwds[1].host_addr, 0);
+	assert_int_equal(n->fwds[1].guest_addr, htonl(0x0a000210));
+	assert_int_equal(n->fwds[1].guest_port, 53);
+	assert_true(n->restricted);
+	assert_true(n->has_mac);
+	assert_int_equal(n->mac[0], 0x02);
+	assert_int_equal(n->mac[5], 0x0e);
+	char buf[96];
+	net_format_fwd(&n->fwds[0], buf, sizeof(buf));
+	assert_string_equal(buf, "tcp:127.0.0.1:2222-:22");
+	net_format_fwd(&n->fwds[1], buf, sizeof(buf));
+	assert_string_equal(buf, "udp:0.0.0.0:5353-10.0.2.16:53");
+	assert_non_null(strstr(cli_run_usage, "--net user"));
+
+	expect_usage("--net 'usr': expected user", "run", "--net", "usr", NULL);
+	expect_usage("--net 'user,foo': unknown option 'foo'", "run", "--net", "user,foo", NULL);
+	expect_usage("the tap backend is not implemented", "run", "--net", "tap,ifname=t0", NULL);
+	expect_usage("hostfwd 'tcp:1.2.3:22-:22'", "run", "--net", "user,hostfwd=tcp:1.2.3:22-:22",
+		     NULL);
+	expect_usage("hostfwd 'tcp::0-:22'", "run", "--net", "user,hostfwd=tcp::0-:22", NULL);
+	expect_usage("hostfwd 'tcp::22-:65536'", "run", "--net", "user,hostfwd=tcp::22-:65536",
+		     NULL);
+	expect_usage("hostfwd 'sctp::22-:22'", "run", "--net", "user,hostfwd=sctp::22-:22", NULL);
+	expect_usage("hostfwd 'tcp::22'", "run", "--net", "user,hostfwd=tcp::22", NULL);
+	expect_usage("mac '01:00:00:00:00:01'", "run", "--net", "user,mac=01:00:00:00:00:01", NULL);
+	expect_usage("mac '02:00:00:00:00'", "run", "--net", "user,mac=02:00:00:00:00", NULL);
+	expect_usage("mac '02:00:00:00:00:0g'", "run", "--net", "user,mac=02:00:00:00:00:0g", NULL);
+	expect_usage("--net needs a value", "run", "--net", NULL);
+	expect_usage("at most 4 --net", "run", "--net", "user", "--net", "user", "--net", "user",
+		     "--net", "user", "--net", "user", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_run_options),
-		cmocka_unit_test(test_rejects),
-		cmocka_unit_test(test_disks),
-		cmocka_unit_test(test_help_version),
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_exec_and_ci_options),
+		cmocka_unit_test(test_sizes),	  cmocka_unit_test(test_run_options),
+		cmocka_unit_test(test_rejects),	  cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_net),	  cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_durations), cmocka_unit_test(test_exec_and_ci_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

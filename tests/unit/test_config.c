@@ -779,11 +779,75 @@ static void test_quote(void **state)
 	assert_string_equal(json_quote("\xff", small, sizeof(small)), "?");
 }
 
+static void test_net_key(void **state)
+{
+	struct hostel_opts *o = new_opts();
+	char err[256];
+	(void)state;
+	assert_int_equal(parse_json(o,
+				    "{\"net\": [\"user,hostfwd=tcp:127.0.0.1:8080-:80\",\n"
+				    "  {\"type\": \"user\", \"hostfwd\": [\"tcp::2222-:22\", "
+				    "\"udp::53-:53\"],\n"
+				    "   \"restrict\": true, \"mac\": \"52:54:00:12:34:56\"},\n"
+				    "  {\"type\": \"user\", \"hostfwd\": \"tcp::1-:1\"}]}",
+				    err),
+			 0);
+	assert_int_equal(o->nr_nets, 3);
+	assert_int_equal(o->nets[0].nr_fwds, 1);
+	assert_int_equal(o->nets[0].fwds[0].host_port, 8080);
+	assert_int_equal(o->nets[1].nr_fwds, 2);
+	assert_true(o->nets[1].fwds[1].udp);
+	assert_true(o->nets[1].restricted);
+	assert_true(o->nets[1].has_mac);
+	assert_int_equal(o->nets[1].mac[5], 0x56);
+	assert_int_equal(o->nets[2].nr_fwds, 1);
+
+	/* --print-config's JSON reads back to the same NICs. */
+	cJSON *j = config_to_cjson(o);
+	char *text = cJSON_PrintUnformatted(j);
+	struct hostel_opts *o2 = new_opts();
+	assert_non_null(strstr(text, "\"net\":[{\"type\":\"user\",\"restrict\":false,"
+				     "\"hostfwd\":[\"tcp:127.0.0.1:8080-:80\"]}"));
+	assert_int_equal(parse_json(o2, text, err), 0);
+	assert_int_equal(o2->nr_nets, 3);
+	for (unsigned int i = 0; i < 3; i++) {
+		assert_int_equal(o2->nets[i].nr_fwds, o->nets[i].nr_fwds);
+		assert_int_equal(o2->nets[i].restricted, o->nets[i].restricted);
+		assert_int_equal(o2->nets[i].has_mac, o->nets[i].has_mac);
+		assert_memory_equal(o2->nets[i].fwds, o->nets[i].fwds,
+				    o->nets[i].nr_fwds * sizeof(o->nets[i].fwds[0]));
+	}
+	assert_memory_equal(o2->nets[1].mac, o->nets[1].mac, 6);
+	cJSON_free(text);
+	cJSON_Delete(j);
+	free(o2);
+	free(o);
+
+	expect_reject("{\"net\": \"user\"}", "key \"net\": expected an array, got a string");
+	expect_reject("{\"net\": [1]}", "key \"net[0]\": expected a string or an object");
+	expect_reject("{\"net\": [\"user,x\"]}", "key \"net[0]\": --net 'user,x': unknown option");
+	expect_reject("{\"net\": [{\"hostfwd\": []}]}", "key \"net[0]\": needs a \"type\"");
+	expect_reject("{\"net\": [{\"type\": \"tap\"}]}", "key \"net[0].type\": \"tap\" is not");
+	expect_reject("{\"net\": [{\"type\": \"user\", \"ifname\": \"x\"}]}",
+		      "unknown key \"net[0].ifname\"");
+	expect_reject("{\"net\": [{\"type\": \"user\", \"hostfwd\": [\"tcp::1-:1\", 2]}]}",
+		      "key \"net[0].hostfwd\": expected an array of strings");
+	expect_reject("{\"net\": [{\"type\": \"user\", \"hostfwd\": \"tcp:x:1-:1\"}]}",
+		      "key \"net[0].hostfwd\": hostfwd 'tcp:x:1-:1'");
+	expect_reject("{\"net\": [{\"type\": \"user\", \"restrict\": \"on\"}]}",
+		      "key \"net[0].restrict\": expected true or false");
+	expect_reject("{\"net\": [{\"type\": \"user\", \"mac\": \"ff:ff:ff:ff:ff:ff\"}]}",
+		      "key \"net[0].mac\"");
+	expect_reject("{\"net\": [\"user\", \"user\", \"user\", \"user\", \"user\"]}",
+		      "key \"net\": 5 NICs, at most 4");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_net_key),
 		cmocka_unit_test(test_run_keys),
 		cmocka_unit_test(test_rejects_json),
 		cmocka_unit_test(test_rejects_keys),

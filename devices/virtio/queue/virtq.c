@@ -310,6 +310,19 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *ch)
 	return walk_chain(vq, head, ch);
 }
 
+void virtq_unpop(struct virtq *vq, uint16_t head)
+{
+	if (!vq->ready || vq->broken)
+		return;
+	if (head >= vq->cfg.size || !inflight_test(vq, head)) {
+		log_ratelimited(LOG_ERROR, "virtq: unpop of head %u that is not in flight", head);
+		return;
+	}
+	inflight_set(vq, head, false);
+	vq->last_avail--;
+	vq->stats_popped--;
+}
+
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	uint16_t size = vq->cfg.size, slot;

@@ -135,6 +135,16 @@ void virtq_reset(struct virtq *vq);
 int virtq_pop(struct virtq *vq, struct virtq_chain *ch) __must_check;
 
 /*
+ * Give back the chain virtq_pop() returned last (1), unused, so the next pop
+ * returns it again: for a device that took buffers for a frame and found
+ * too few (virtio-net's merged receive buffers). Call in reverse pop order,
+ * with no push in between; @head must be in flight (else counted as a
+ * device bug and ignored). The driver cannot have reused the avail slot:
+ * the chain is still its outstanding buffer.
+ */
+void virtq_unpop(struct virtq *vq, uint16_t head);
+
+/*
  * Put @head on the used ring with @len bytes written, and publish used->idx.
  * @head must come from virtq_pop() (1 or -EINVAL) and be pushed once; other
  * heads are dropped and counted as a device bug.

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Network options: "--net user[,hostfwd=...][,restrict=on|off][,mac=...]"
+ * and the config file's "net" key parse into struct net_opts (no sockets,
+ * no libslirp here, so it is unit-tested with the CLI).
+ *
+ * hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, as QEMU's:
+ * an empty host address is every address (0.0.0.0), an empty guest address
+ * the guest's DHCP address (10.0.2.15). Ports 1-65535; addresses IPv4
+ * dotted quads.
+ */
+#ifndef HOSTEL_NETOPTS_H
+#define HOSTEL_NETOPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "hostel/compiler.h"
+
+#define NET_MAX_NICS 4
+#define NET_MAX_FWDS 16
+
+enum net_kind { NET_USER };
+
+struct net_fwd {
+	bool udp;
+	uint32_t host_addr; /* network byte order (struct in_addr's s_addr) */
+	uint16_t host_port;
+	uint32_t guest_addr; /* 0: the guest's DHCP address */
+	uint16_t guest_port;
+};
+
+struct net_opts {
+	enum net_kind kind;
+	bool restricted; /* restrict=on: the guest reaches only the host's forwards */
+	bool has_mac;	 /* mac= given; otherwise derived from the VM (vnet_mac_from_seed) */
+	uint8_t mac[6];
+	unsigned int nr_fwds;
+	struct net_fwd fwds[NET_MAX_FWDS];
+};
+
+/* "user[,...]" as above; 0, or -EINVAL with one line in @err. */
+int net_parse(const char *s, struct net_opts *n, char *err, size_t errlen) __must_check;
+/* One hostfwd value; 0 or -EINVAL with @err. */
+int net_parse_fwd(const char *s, struct net_fwd *f, char *err, size_t errlen) __must_check;
+/* "aa:bb:cc:dd:ee:ff", unicast only; 0 or -EINVAL. */
+int net_parse_mac(const char *s, uint8_t mac[6]) __must_check;
+
+/* The forms net_parse takes back: "tcp:127.0.0.1:2222-10.0.2.15:22", "02:..". */
+void net_format_fwd(const struct net_fwd *f, char *buf, size_t len);
+void net_format_mac(const uint8_t mac[6], char *buf, size_t len);
+
+#endif

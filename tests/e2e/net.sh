@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# virtio-net on the user-mode backend (--net user, libslirp): the default
+# guest gets 10.0.2.15 from DHCP with busybox udhcpc, fetches a file from
+# an HTTP server this test runs on the host's loopback (reached as
+# 10.0.2.2) and checks its SHA-256; then serves a file of its own with
+# busybox httpd, which the host fetches through a hostfwd port and checks
+# the same way. Both files are random, so a match cannot be an accident.
+. "$(dirname "$0")/lib.sh"
+require_kvm
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+part() {
+	local out=$TMP/console www=$TMP/www hp fp guest_sha host_sha script
+	rm -rf "$www"
+	mkdir -p "$www"
+	head -c 300000 /dev/urandom >"$www/blob"
+	host_sha=$(sha256sum "$www/blob" | cut -d' ' -f1)
+
+	# The host's server, on loopback only: it says "listening" once bound.
+	hp=$(free_port)
+	python3 - "$www" "$hp" >"$TMP/srv.log" 2>&1 <<'PY' &
+import functools, http.server, sys
+h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+s = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), h)
+print("listening", flush=True)
+s.serve_forever()
+PY
+	srv=$!
+	# part runs in a subshell: its own EXIT trap stops the server however it ends.
+	trap 'kill "$srv" 2>/dev/null' EXIT
+	# Count, not grep -q: with pipefail, tail's SIGPIPE would fail the pipe.
+	[ "$(timeout "$WAIT_BOUND" tail -n +1 -f --pid="$srv" "$TMP/srv.log" | grep -m1 listening | wc -l)" -eq 1 ] ||
+		fail "the host's HTTP server did not start: $(cat "$TMP/srv.log")"
+
+	fp=$(free_port)
+	# In the guest: DHCP, fetch and check the host's file, serve one of its
+	# own, then wait until the host says (on the console) that it fetched
+	# it. Each step prints its line whatever happened, so a failing step
+	# shows which one.
+	script="
+echo net-step: udhcpc
+udhcpc -i eth0 -q -n -t 10 -T 3 >/dev/null 2>&1 || echo net-error: udhcpc failed
+echo net-ip: \$(ip -4 addr show dev eth0 | sed -n 's/.*inet \([0-9./]*\).*/\1/p')
+wget -q -O /tmp/blob http://10.0.2.2:$hp/blob || echo net-error: wget failed
+echo net-fetched: \$(sha256sum /tmp/blob | cut -d' ' -f1)
+mkdir -p /www
+head -c 250000 /dev/urandom >/www/gblob
+echo net-served: \$(sha256sum /www/gblob | cut -d' ' -f1)
+httpd -p 80 -h /www || echo net-error: httpd failed
+echo net-httpd-up
+read -r word
+echo net-done: \$word
+"
+	session_start "$out" --net "user,hostfwd=tcp:127.0.0.1:$fp-:80" \
+		--cmdline "hostel.cmd=$(b64 "$script")"
+	wait_for "$out" "$READY_PAT"
+	wait_for "$out" '^net-httpd-up'
+
+	grep -q 'net-error' "$out" && { fail "in the guest: $(grep net-error "$out")"; }
+	grep -q '^net-ip: 10\.0\.2\.15/24' "$out" || { fail "DHCP: $(grep net-ip "$out")"; }
+	grep -q "^net-fetched: $host_sha" "$out" ||
+		{ fail "guest fetched $(grep net-fetched "$out"), host file $host_sha"; }
+	pass "net: udhcpc got 10.0.2.15; the guest fetched 300000 bytes from the host, SHA-256 matches"
+
+	# Through the forward, from the host.
+	python3 - "$fp" "$TMP/gblob" <<'PY' || { fail "fetching through hostfwd failed"; }
+import sys, urllib.request
+with urllib.request.urlopen("http://127.0.0.1:%s/gblob" % sys.argv[1], timeout=120) as r:
+    open(sys.argv[2], "wb").write(r.read())
+PY
+	guest_sha=$(sed -n 's/^net-served: \([0-9a-f]*\).*/\1/p' "$out" | tr -d '\r')
+	[ -n "$guest_sha" ] && [ "$(sha256sum "$TMP/gblob" | cut -d' ' -f1)" = "$guest_sha" ] ||
+		{ fail "host fetched $(sha256sum "$TMP/gblob"), guest served $guest_sha"; }
+	pass "net: the host fetched 250000 bytes from the guest's httpd through hostfwd, SHA-256 matches"
+
+	send "fetched"
+	wait_for "$out" '^net-done: fetched'
+	session_end
+	[ "$status" -eq 0 ] || { tail -20 "$out"; cat "$out.err"; fail "hostel exited $status"; }
+	grep -q 'net-error' "$out" && fail "in the guest: $(grep net-error "$out")"
+	pass "net: the guest finished and powered off (status 0)"
+}
+retry_part part
