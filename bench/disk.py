@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+"""Disk benchmark: fio in the Debian guest on a second virtio-blk disk,
+hostel vs qemu-system-x86_64 -accel kvm -M q35 with virtio-blk-pci, same run.
+
+Both VMMs boot the same kernel (images/kernel.sh) and the Debian image's
+initrd (images/debian.sh), each with its own copy of the Debian disk as vda
+and its own copy of one data file as vdb (1 GiB of random bytes, so reads
+never hit holes; on the same filesystem), the same memory and vCPUs, cache
+mode writeback (the host page cache) on both sides. Boots alternate between
+the VMMs, one guest at a time: hostel, QEMU, then QEMU, hostel, and so on.
+In each boot the guest runs, on /dev/vdb with O_DIRECT and libaio, one
+after the other:
+  seq-read    1 MiB sequential read,   iodepth 16   (MB/s)
+  seq-write   1 MiB sequential write,  iodepth 16   (MB/s)
+  rand-read   4 KiB random read,       iodepth 32   (IOPS)
+  rand-write  4 KiB random write,      iodepth 32   (IOPS)
+Commands are typed into root's autologin shell; fio's terse output is read
+back from the serial console. Prints, per figure, the median over the runs
+for each VMM and the ratio hostel/QEMU (above 1: hostel is faster), and the
+worst completion latency seen (a stall shows there). Needs a usable
+/dev/kvm: on a machine without one, run it in the test bed:
+  tests/testbed/run --memory 8G --rw $PWD/bench -- python3 bench/disk.py [options]
+Options: --runs N (boots per VMM, default 2), --runtime S (seconds per fio
+job, default 10), --size MIB (vdb, default 1024), --memory MIB (default
+1024), --cpus N (default 1), --hostel PATH, --json FILE. Exits 1 if a guest
+failed (after one restart per VMM).
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.environ.get("HOSTEL_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hostel")
+READY = re.compile(rb"hostel-guest: ready uptime=")
+PROMPT = re.compile(rb"root@hostel-debian:~# ")
+# Hang guards for one wait, never part of a figure.
+BOOT_BOUND = 600
+
+# name, fio rw, block size, iodepth, figure
+JOBS = [
+    ("seq-read", "read", "1M", 16, "MB/s"),
+    ("seq-write", "write", "1M", 16, "MB/s"),
+    ("rand-read", "randread", "4k", 32, "IOPS"),
+    ("rand-write", "randwrite", "4k", 32, "IOPS"),
+]
+
+
+def fio_cmd(job, runtime):
+    name, rw, bs, depth, _ = job
+    # --ramp_time: the first second (queue filling, fio's page faults) is
+    # not counted.
+    return " ".join([
+        "fio", "--output-format=terse", "--terse-version=3", "--filename=/dev/vdb",
+        "--direct=1", "--ioengine=libaio", "--time_based", f"--runtime={runtime}",
+        "--ramp_time=1", "--norandommap", "--randrepeat=0",
+        f"--name={name}", f"--rw={rw}", f"--bs={bs}", f"--iodepth={depth}"])
+
+
+class Guest:
+    """A VMM with the guest's serial console on its stdin/stdout. A thread
+    keeps reading the console, so an idle guest never blocks on a full pipe."""
+
+    def __init__(self, name, cmd, env):
+        self.name = name
+        # stderr joins the console: an error message shows in its tail.
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, env=env)
+        self.buf = b""
+        self.eof = False
+        self.cv = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            chunk = self.p.stdout.read1(65536)
+            with self.cv:
+                if not chunk:
+                    self.eof = True
+                else:
+                    self.buf += chunk
+                self.cv.notify_all()
+            if not chunk:
+                return
+
+    def wait_for(self, regex, start=0, bound=BOOT_BOUND):
+        """Wait until REGEX matches the console after offset START; the match."""
+        deadline = time.monotonic() + bound
+        with self.cv:
+            while True:
+                m = regex.search(self.buf, start)
+                if m:
+                    return m
+                if self.eof:
+                    raise RuntimeError(f"{self.name} exited (status {self.p.wait()}) "
+                                       f"before {regex.pattern!r}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RuntimeError(f"{regex.pattern!r} did not appear on {self.name} "
+                                       f"within {bound} s")
+                self.cv.wait(left)
+
+    def offset(self):
+        with self.cv:
+            return len(self.buf)
+
+    def send(self, line):
+        self.p.stdin.write(line.encode() + b"\n")
+        self.p.stdin.flush()
+
+    def tail(self, n=1500):
+        with self.cv:
+            return self.buf[-n:].decode(errors="replace")
+
+    def stop(self, bound=120):
+        """Power the guest off; kill the VMM if it does not exit. Its status."""
+        try:
+            self.send("poweroff")
+        except OSError:
+            pass
+        try:
+            return self.p.wait(timeout=bound)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            return self.p.wait()
+
+
+def boot(name, cmd, env):
+    """Boot until the shell prompt. A guest that dies first is booted once
+    more (the test bed's nested emulation loses about one boot in ten of
+    this size, see tests/e2e/lib.sh); the retry is reported."""
+    for attempt in (1, 2):
+        t0 = time.monotonic()
+        g = Guest(name, cmd, env)
+        try:
+            g.wait_for(READY)
+            g.wait_for(PROMPT)
+            print(f"{name}: shell after {time.monotonic() - t0:.0f} s", flush=True)
+            return g
+        except RuntimeError as e:
+            g.p.kill()
+            g.p.wait()
+            print(f"{name}: boot {attempt} failed: {e}\n--- console tail ---\n"
+                  f"{g.tail()}\n---", flush=True)
+    raise RuntimeError(f"{name} did not boot twice in a row")
+
+
+def parse_terse(line, job):
+    """One fio terse v3 line -> (figure, worst completion latency in ms).
+    Fields (1-based): 3 job name, 5 error; read: 7 KiB/s, 8 IOPS, 15 clat
+    max (us); write: 48 KiB/s, 49 IOPS, 56 clat max (us)."""
+    f = line.split(";")
+    if len(f) < 56 or f[2] != job[0]:
+        raise RuntimeError(f"unexpected fio output: {line[:120]!r}")
+    if int(f[4]):
+        raise RuntimeError(f"fio job {job[0]} failed with error {f[4]}")
+    w = 41 if job[1] in ("write", "randwrite") else 0
+    kib_s, iops, clat_max_us = float(f[6 + w]), float(f[7 + w]), float(f[14 + w])
+    fig = kib_s * 1024 / 1e6 if job[4] == "MB/s" else iops
+    return fig, clat_max_us / 1000
+
+
+def run_job(g, job, runtime, seq):
+    start = g.offset()
+    g.send(fio_cmd(job, runtime) + f"; echo fio-exit-{seq}=$?")
+    # The typed line echoes "fio-exit-N=$?"; the output reads fio-exit-N=<digits>.
+    m = g.wait_for(re.compile(rb"fio-exit-%d=(\d+)" % seq), start, bound=runtime * 10 + 120)
+    out = g.buf[start:m.start()]
+    if m.group(1) != b"0":
+        raise RuntimeError(f"fio exited {m.group(1).decode()} on {g.name}: {out[-500:]!r}")
+    t = re.search(rb"3;fio-[^;\r\n]*;[^\r\n]*", out)
+    if not t:
+        raise RuntimeError(f"no fio result on {g.name}: {out[-500:]!r}")
+    return parse_terse(t.group(0).decode(errors="replace"), job)
+
+
+def fill(path, mib):
+    """A MIB-sized file of random bytes (1 MiB of urandom, repeated)."""
+    block = os.urandom(1 << 20)
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            f.write(block)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--runtime", type=int, default=10)
+    ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--memory", type=int, default=1024)
+    ap.add_argument("--cpus", type=int, default=1)
+    ap.add_argument("--hostel", default=os.path.join(ROOT, "build", "hostel"))
+    ap.add_argument("--json")
+    a = ap.parse_args()
+
+    kernel = os.path.join(CACHE, "kernel", "vmlinuz")
+    initrd = os.path.join(CACHE, "debian", "debian-initrd.img")
+    image = os.path.join(CACHE, "debian", "debian.img")
+    for f in (kernel, initrd, image):
+        if not os.path.exists(f):
+            sys.exit(f"bench: {f} missing: run images/debian.sh")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        sys.exit("bench: no usable /dev/kvm (on a machine without one: tests/testbed/run "
+                 "--memory 8G --rw $PWD/bench -- python3 bench/disk.py)")
+
+    workdir = tempfile.mkdtemp(prefix="hostel-bench-disk.")
+    # QEMU puts temporary files in TMPDIR (else /var/tmp, read-only in the
+    # test bed); hostel's --kernel cache goes there too.
+    env = dict(os.environ, TMPDIR=workdir, HOSTEL_KERNEL_CACHE=os.path.join(workdir, "vmlinux"))
+    p = {n: os.path.join(workdir, n) for n in
+         ("root-hostel.img", "root-qemu.img", "data-hostel.img", "data-qemu.img")}
+    guests, vmms = {}, {}
+    restarts = {"hostel": 0, "qemu": 0}
+    results = {"hostel": {j[0]: [] for j in JOBS}, "qemu": {j[0]: [] for j in JOBS}}
+    failed = False
+    try:
+        t0 = time.monotonic()
+        subprocess.run(["cp", "--sparse=always", image, p["root-hostel.img"]], check=True)
+        subprocess.run(["cp", "--sparse=always", p["root-hostel.img"], p["root-qemu.img"]], check=True)
+        fill(p["data-hostel.img"], a.size)
+        subprocess.run(["cp", p["data-hostel.img"], p["data-qemu.img"]], check=True)
+        print(f"disks ready after {time.monotonic() - t0:.0f} s", flush=True)
+        cmdline = "root=/dev/vda"
+        vmms = {
+            "hostel": [a.hostel, "run", "--kernel", kernel, "--initrd", initrd,
+                       "--memory", f"{a.memory}M", "--cpus", str(a.cpus),
+                       "--disk", p["root-hostel.img"], "--disk", p["data-hostel.img"],
+                       "--cmdline", cmdline],
+            # The same kernel command line (hostel appends console=ttyS0
+            # reboot=k), cache mode and I/O model defaults spelt out.
+            "qemu": ["qemu-system-x86_64", "-accel", "kvm", "-M", "q35", "-cpu", "host",
+                     "-m", f"{a.memory}M", "-smp", str(a.cpus), "-nodefaults", "-no-user-config",
+                     "-display", "none", "-serial", "stdio", "-no-reboot",
+                     "-kernel", kernel, "-initrd", initrd,
+                     "-append", f"{cmdline} console=ttyS0 reboot=k",
+                     "-drive", f"file={p['root-qemu.img']},if=none,id=root,format=raw,cache=writeback",
+                     "-device", "virtio-blk-pci,drive=root",
+                     "-drive", f"file={p['data-qemu.img']},if=none,id=data,format=raw,"
+                               "cache=writeback,aio=threads",
+                     "-device", "virtio-blk-pci,drive=data"],
+        }
+        for name, cmd in vmms.items():
+            print(f"{name}: {' '.join(cmd)}", flush=True)
+        print("fio: " + " | ".join(fio_cmd(j, a.runtime) for j in JOBS), flush=True)
+        seq = 0
+        for r in range(a.runs):
+            # One guest at a time (two nested guests at once bring the test
+            # bed down); the VMM that goes first swaps from run to run.
+            for name in (["hostel", "qemu"] if r % 2 == 0 else ["qemu", "hostel"]):
+                t0 = time.monotonic()
+                g = guests[name] = boot(name, vmms[name], env)
+                for job in JOBS:
+                    seq += 1
+                    try:
+                        fig, lat = run_job(g, job, a.runtime, seq)
+                    except RuntimeError as e:
+                        # A guest that died (the nested flake of boot()) is
+                        # booted again once per VMM and the job rerun; the
+                        # restart is reported and counted.
+                        if g.p.poll() is None or restarts[name]:
+                            raise
+                        restarts[name] += 1
+                        print(f"{name}: guest died during {job[0]}: {e}\n--- console tail ---\n"
+                              f"{g.tail()}\n---\n{name}: booting it again", flush=True)
+                        g = guests[name] = boot(name, vmms[name], env)
+                        seq += 1
+                        fig, lat = run_job(g, job, a.runtime, seq)
+                    results[name][job[0]].append({"value": fig, "clat_max_ms": lat})
+                    print(f"run {r + 1} {name:<6} {job[0]:<10} {fig:9.1f} {job[4]:<4} "
+                          f"(worst completion {lat:.0f} ms)", flush=True)
+                st = g.stop()
+                del guests[name]
+                if st != 0:
+                    raise RuntimeError(f"{name} exited {st} after poweroff")
+                print(f"run {r + 1} {name}: {time.monotonic() - t0:.0f} s from start to exit",
+                      flush=True)
+    except RuntimeError as e:
+        failed = True
+        print(f"bench: FAILED: {e}", flush=True)
+        for g in guests.values():
+            print(f"--- {g.name} console tail ---\n{g.tail()}\n---", flush=True)
+    finally:
+        for name, g in guests.items():
+            g.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    summary, ratios = {}, {}
+    print()
+    if any(restarts.values()):
+        print(f"guests booted again after dying mid-run: {restarts}")
+    print(f"{'figure (median)':<22} {'hostel':>9} {'qemu':>9} {'hostel/qemu':>12} "
+          f"{'worst ms h/q':>14}")
+    for job in JOBS:
+        row = {}
+        for name in ("hostel", "qemu"):
+            rs = results[name][job[0]]
+            row[name] = {
+                "median": statistics.median([x["value"] for x in rs]) if rs else None,
+                "min": min((x["value"] for x in rs), default=None),
+                "max": max((x["value"] for x in rs), default=None),
+                "worst_clat_ms": max((x["clat_max_ms"] for x in rs), default=None),
+            }
+        summary[job[0]] = row
+        h, q = row["hostel"]["median"], row["qemu"]["median"]
+        ratios[job[0]] = h / q if h and q else None
+        nan = float("nan")
+        print(f"{job[0] + ' (' + job[4] + ')':<22} {h or nan:>9.1f} {q or nan:>9.1f} "
+              f"{ratios[job[0]] or nan:>12.2f} "
+              f"{row['hostel']['worst_clat_ms'] or nan:>7.0f}/{row['qemu']['worst_clat_ms'] or nan:<6.0f}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"fio": [fio_cmd(j, a.runtime) for j in JOBS],
+                       "commands": vmms,
+                       "runs": a.runs, "results": results, "summary": summary,
+                       "ratios": ratios, "restarts": restarts, "failed": failed}, f, indent=2)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
