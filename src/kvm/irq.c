@@ -17,7 +17,7 @@
  */
 static int update_routing_locked(struct vm *vm)
 {
-	unsigned int max = 64 + 16 * KVM_MSI_MAX_VECTORS;
+	unsigned int max = 64 + KVM_MAX_MSI_DEVICES * KVM_MSI_MAX_VECTORS;
 	struct kvm_irq_routing *rt = calloc(1, sizeof(*rt) + max * sizeof(rt->entries[0]));
 	unsigned int n = 0;
 	int ret = 0;

@@ -16,6 +16,9 @@
 #include "hostel/gmem.h"
 #include "hostel/irq.h"
 
+/* MSI-X devices per VM: 8 disks, 3 consoles, the screen's 2 and 4 NICs fit. */
+#define KVM_MAX_MSI_DEVICES 32
+
 /* Guest physical layout. RAM is split around the hole below 4 GiB. */
 #define MEM_HOLE_START (3ULL << 30) /* 0xc0000000: devices from here to 4 GiB */
 #define MEM_4G	       (1ULL << 32)
@@ -71,7 +74,7 @@ struct vm {
 
 	/* MSI routes (src/kvm/irq.c): devices' vectors, GSIs from 24 up. */
 	pthread_mutex_t route_lock;
-	struct hostel_msi *msi[16];
+	struct hostel_msi *msi[KVM_MAX_MSI_DEVICES];
 	unsigned int nr_msi;
 	unsigned int next_gsi;
 	pthread_mutex_t bus_lock; /* devices serialise themselves; this guards nothing hot */
