@@ -14,6 +14,7 @@
 #include "pvpanic/pvpanic.h"
 #include "virtio/console/vcon.h"
 #include "virtio/net/net.h"
+#include "net/tap.h"
 #include "net/user.h"
 #include "virtio/gpu/gpu.h"
 #include "virtio/input/input.h"
@@ -130,7 +131,8 @@ static int board_add_net(struct board *b, const struct board_config *cfg, char *
 			memcpy(mac, o->mac, 6);
 		else
 			vnet_mac_from_seed(cfg->net_seed, i, mac);
-		n->be = net_user_create(o, why, whylen);
+		n->be = o->kind == NET_TAP ? net_tap_create(o, why, whylen)
+					   : net_user_create(o, why, whylen);
 		if (!n->be)
 			return -EINVAL;
 		n->dev = vnet_create(n->be, mac);

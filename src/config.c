@@ -360,14 +360,46 @@ static int get_disks(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 	return 0;
 }
 
+/* "hostfwd" of a "net" entry: one string or an array of strings. */
+static int get_fwds(struct ctx *c, const char *key, const cJSON *f, struct net_opts *n)
+{
+	char why[384];
+	const cJSON *h;
+	int r = 0;
+
+	if (cJSON_IsString(f)) {
+		if (net_parse_fwd(f->valuestring, &n->fwds[0], why, sizeof(why)))
+			return fail(c, "key \"%s\": %s", key, why);
+		n->nr_fwds = 1;
+		return 0;
+	}
+	if (!cJSON_IsArray(f))
+		return wrong_type(c, key, f, "a string or an array of strings");
+	if (cJSON_GetArraySize(f) > NET_MAX_FWDS)
+		return fail(c, "key \"%s\": at most %d forwards", key, NET_MAX_FWDS);
+	n->nr_fwds = 0;
+	cJSON_ArrayForEach(h, f)
+	{
+		if (!cJSON_IsString(h))
+			r = wrong_type(c, key, h, "an array of strings");
+		else if (net_parse_fwd(h->valuestring, &n->fwds[n->nr_fwds], why, sizeof(why)))
+			r = fail(c, "key \"%s\": %s", key, why);
+		if (r)
+			return r;
+		n->nr_fwds++;
+	}
+	return 0;
+}
+
 /* One "net" entry: a --net string, or an object with the same options as keys. */
 static int get_net(struct ctx *c, unsigned int i, const cJSON *it, struct net_opts *n)
 {
-	static const char *const keys[] = {"type", "hostfwd", "restrict", "mac", NULL};
+	static const char *const keys[] = {"type", "hostfwd", "restrict", "mac", "ifname", NULL};
 	char key[64], q[JSON_QUOTE_LEN], why[384];
-	const cJSON *bad, *f, *h;
+	const cJSON *bad, *f;
 	bool dup, have_type = false;
 	const char *s = NULL;
+	bool user_only = false; /* hostfwd or restrict given */
 	int r = 0;
 
 	snprintf(key, sizeof(key), "net[%u]", i);
@@ -388,45 +420,49 @@ static int get_net(struct ctx *c, unsigned int i, const cJSON *it, struct net_op
 		snprintf(key, sizeof(key), "net[%u].%s", i, f->string);
 		if (!strcmp(f->string, "type")) {
 			r = get_string(c, key, f, &s);
-			if (!r && strcmp(s, "user"))
-				r = fail(c, "key \"%s\": \"%s\" is not \"user\"", key,
+			if (!r && !strcmp(s, "tap"))
+				n->kind = NET_TAP;
+			else if (!r && strcmp(s, "user"))
+				r = fail(c, "key \"%s\": \"%s\" is not \"user\" or \"tap\"", key,
 					 json_quote(s, q, sizeof(q)));
 			have_type = true;
+		} else if (!strcmp(f->string, "ifname")) {
+			r = get_string(c, key, f, &s);
+			if (!r && net_check_ifname(s))
+				r = fail(c,
+					 "key \"%s\": \"%s\" is not an interface name (1-15 "
+					 "characters without '/', ':' or spaces)",
+					 key, json_quote(s, q, sizeof(q)));
+			if (!r)
+				memcpy(n->ifname, s, strlen(s) + 1);
 		} else if (!strcmp(f->string, "restrict")) {
 			r = get_bool(c, key, f, &n->restricted);
+			user_only = true;
 		} else if (!strcmp(f->string, "mac")) {
 			r = get_string(c, key, f, &s);
 			if (!r && net_parse_mac(s, n->mac))
 				r = fail(c, "key \"%s\": \"%s\" is not a unicast aa:bb:cc:dd:ee:ff",
 					 key, json_quote(s, q, sizeof(q)));
 			n->has_mac = !r;
-		} else if (cJSON_IsString(f)) { /* hostfwd: one string... */
-			if (net_parse_fwd(f->valuestring, &n->fwds[0], why, sizeof(why)))
-				r = fail(c, "key \"%s\": %s", key, why);
-			n->nr_fwds = !r;
-		} else if (!cJSON_IsArray(f)) { /* ...or an array of strings */
-			r = wrong_type(c, key, f, "a string or an array of strings");
-		} else if (cJSON_GetArraySize(f) > NET_MAX_FWDS) {
-			r = fail(c, "key \"%s\": at most %d forwards", key, NET_MAX_FWDS);
 		} else {
-			n->nr_fwds = 0;
-			cJSON_ArrayForEach(h, f)
-			{
-				if (!cJSON_IsString(h))
-					r = wrong_type(c, key, h, "an array of strings");
-				else if (net_parse_fwd(h->valuestring, &n->fwds[n->nr_fwds], why,
-						       sizeof(why)))
-					r = fail(c, "key \"%s\": %s", key, why);
-				if (r)
-					break;
-				n->nr_fwds++;
-			}
+			/* hostfwd: one string or an array of strings. */
+			user_only = true;
+			r = get_fwds(c, key, f, n);
 		}
 		if (r)
 			return r;
 	}
 	if (!have_type)
-		return fail(c, "key \"net[%u]\": needs a \"type\" (\"user\")", i);
+		return fail(c, "key \"net[%u]\": needs a \"type\" (\"user\" or \"tap\")", i);
+	if (n->kind == NET_TAP && user_only)
+		return fail(c,
+			    "key \"net[%u]\": \"hostfwd\" and \"restrict\" are for \"user\", not "
+			    "\"tap\"",
+			    i);
+	if (n->kind == NET_TAP && !n->ifname[0])
+		return fail(c, "key \"net[%u]\": a \"tap\" needs an \"ifname\"", i);
+	if (n->kind == NET_USER && n->ifname[0])
+		return fail(c, "key \"net[%u]\": \"ifname\" is for \"tap\", not \"user\"", i);
 	return 0;
 }
 
@@ -639,14 +675,21 @@ static bool config_add_nets(cJSON *root, const struct hostel_opts *o)
 			cJSON_Delete(jn);
 			return false;
 		}
-		if (!cJSON_AddStringToObject(jn, "type", "user") ||
-		    !cJSON_AddBoolToObject(jn, "restrict", n->restricted))
+		if (n->kind == NET_TAP) {
+			if (!cJSON_AddStringToObject(jn, "type", "tap") ||
+			    !cJSON_AddStringToObject(jn, "ifname", n->ifname))
+				return false;
+		} else if (!cJSON_AddStringToObject(jn, "type", "user") ||
+			   !cJSON_AddBoolToObject(jn, "restrict", n->restricted)) {
 			return false;
+		}
 		if (n->has_mac) {
 			net_format_mac(n->mac, buf, sizeof(buf));
 			if (!cJSON_AddStringToObject(jn, "mac", buf))
 				return false;
 		}
+		if (n->kind == NET_TAP)
+			continue;
 		fw = cJSON_AddArrayToObject(jn, "hostfwd");
 		if (!fw)
 			return false;

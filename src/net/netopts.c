@@ -97,24 +97,43 @@ int net_parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+int net_check_ifname(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len >= NET_IFNAME_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c >= 0x7f || c == '/' || c == ':')
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int net_parse(const char *s, struct net_opts *n, char *err, size_t errlen)
 {
 	const char *p;
 	char one[256], why[384];
+	bool tap;
 
 	memset(n, 0, sizeof(*n));
-	if (!strncmp(s, "tap", 3) && (s[3] == '\0' || s[3] == ',')) {
+	if (!strncmp(s, "user", 4) && (s[4] == '\0' || s[4] == ',')) {
+		n->kind = NET_USER;
+		p = s + 4;
+	} else if (!strncmp(s, "tap", 3) && (s[3] == '\0' || s[3] == ',')) {
+		n->kind = NET_TAP;
+		p = s + 3;
+	} else {
 		snprintf(err, errlen,
-			 "--net '%s': the tap backend is not implemented yet (use user)", s);
+			 "--net '%s': expected user[,hostfwd=...][,restrict=on|off][,mac=...] or "
+			 "tap,ifname=NAME[,mac=...]",
+			 s);
 		return -EINVAL;
 	}
-	if (strncmp(s, "user", 4) || (s[4] != '\0' && s[4] != ',')) {
-		snprintf(err, errlen,
-			 "--net '%s': expected user[,hostfwd=...][,restrict=on|off][,mac=...]", s);
-		return -EINVAL;
-	}
-	n->kind = NET_USER;
-	for (p = s + 4; *p == ',';) {
+	tap = n->kind == NET_TAP;
+	while (*p == ',') {
 		const char *opt = p + 1, *end = strchrnul(opt, ',');
 		size_t len = (size_t)(end - opt);
 
@@ -125,7 +144,24 @@ int net_parse(const char *s, struct net_opts *n, char *err, size_t errlen)
 		}
 		memcpy(one, opt, len);
 		one[len] = '\0';
-		if (!strncmp(one, "hostfwd=", 8)) {
+		if (tap && (!strncmp(one, "hostfwd=", 8) || !strncmp(one, "restrict=", 9))) {
+			snprintf(err, errlen, "--net '%s': '%s' is for user networking, not tap", s,
+				 one);
+			return -EINVAL;
+		} else if (!tap && !strncmp(one, "ifname=", 7)) {
+			snprintf(err, errlen,
+				 "--net '%s': 'ifname=' is for tap, not user networking", s);
+			return -EINVAL;
+		} else if (!strncmp(one, "ifname=", 7)) {
+			if (net_check_ifname(one + 7)) {
+				snprintf(err, errlen,
+					 "--net '%s': ifname '%s': expected an interface name of "
+					 "1-15 characters without '/', ':' or spaces",
+					 s, one + 7);
+				return -EINVAL;
+			}
+			memcpy(n->ifname, one + 7, strlen(one + 7) + 1);
+		} else if (!strncmp(one, "hostfwd=", 8)) {
 			if (n->nr_fwds >= NET_MAX_FWDS) {
 				snprintf(err, errlen, "--net '%s': at most %d hostfwd", s,
 					 NET_MAX_FWDS);
@@ -150,15 +186,19 @@ int net_parse(const char *s, struct net_opts *n, char *err, size_t errlen)
 			}
 			n->has_mac = true;
 		} else {
-			snprintf(
-				err, errlen,
-				"--net '%s': unknown option '%s' (hostfwd=, restrict=on|off, mac=)",
-				s, one);
+			snprintf(err, errlen, "--net '%s': unknown option '%s' (%s)", s, one,
+				 tap ? "ifname=, mac=" : "hostfwd=, restrict=on|off, mac=");
 			return -EINVAL;
 		}
 	}
 	if (*p) {
-		snprintf(err, errlen, "--net '%s': expected user[,OPTION...]", s);
+		snprintf(err, errlen, "--net '%s': expected %s[,OPTION...]", s,
+			 tap ? "tap" : "user");
+		return -EINVAL;
+	}
+	if (tap && !n->ifname[0]) {
+		snprintf(err, errlen,
+			 "--net '%s': tap needs ifname=NAME (the host's tap interface)", s);
 		return -EINVAL;
 	}
 	return 0;

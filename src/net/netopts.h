@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Network options: "--net user[,hostfwd=...][,restrict=on|off][,mac=...]"
- * and the config file's "net" key parse into struct net_opts (no sockets,
- * no libslirp here, so it is unit-tested with the CLI).
+ * Network options: "--net user[,hostfwd=...][,restrict=on|off][,mac=...]",
+ * "--net tap,ifname=NAME[,mac=...]" and the config file's "net" key parse
+ * into struct net_opts (no sockets, no libslirp here, so it is unit-tested
+ * with the CLI).
  *
  * hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, as QEMU's:
  * an empty host address is every address (0.0.0.0), an empty guest address
@@ -17,10 +18,11 @@
 #include <stdint.h>
 #include "hostel/compiler.h"
 
-#define NET_MAX_NICS 4
-#define NET_MAX_FWDS 16
+#define NET_MAX_NICS   4
+#define NET_MAX_FWDS   16
+#define NET_IFNAME_MAX 16 /* IFNAMSIZ: 15 characters and the NUL */
 
-enum net_kind { NET_USER };
+enum net_kind { NET_USER, NET_TAP };
 
 struct net_fwd {
 	bool udp;
@@ -32,17 +34,24 @@ struct net_fwd {
 
 struct net_opts {
 	enum net_kind kind;
-	bool restricted; /* restrict=on: the guest reaches only the host's forwards */
+	char ifname[NET_IFNAME_MAX]; /* tap: the host interface (required) */
+	bool restricted; /* user, restrict=on: the guest reaches only the host's forwards */
 	bool has_mac;	 /* mac= given; otherwise derived from the VM (vnet_mac_from_seed) */
 	uint8_t mac[6];
 	unsigned int nr_fwds;
 	struct net_fwd fwds[NET_MAX_FWDS];
 };
 
-/* "user[,...]" as above; 0, or -EINVAL with one line in @err. */
+/* "user[,...]" or "tap,..." as above; 0, or -EINVAL with one line in @err. */
 int net_parse(const char *s, struct net_opts *n, char *err, size_t errlen) __must_check;
 /* One hostfwd value; 0 or -EINVAL with @err. */
 int net_parse_fwd(const char *s, struct net_fwd *f, char *err, size_t errlen) __must_check;
+/*
+ * A Linux interface name as the kernel takes it (dev_valid_name): 1-15
+ * bytes, not "." or "..", no '/', ':' or white space. Stricter: printable
+ * ASCII only. 0 or -EINVAL.
+ */
+int net_check_ifname(const char *s) __must_check;
 /* "aa:bb:cc:dd:ee:ff", unicast only; 0 or -EINVAL. */
 int net_parse_mac(const char *s, uint8_t mac[6]) __must_check;
 

@@ -314,7 +314,35 @@ static void test_net(void **state)
 
 	expect_usage("--net 'usr': expected user", "run", "--net", "usr", NULL);
 	expect_usage("--net 'user,foo': unknown option 'foo'", "run", "--net", "user,foo", NULL);
-	expect_usage("the tap backend is not implemented", "run", "--net", "tap,ifname=t0", NULL);
+	/* tap: ifname required and checked; user's options refused, and the reverse. */
+	assert_int_equal(parse(&o, err, "run", "--net", "tap,ifname=hn-0.a_b,mac=02:00:00:00:00:07",
+			       "--net", "tap,ifname=123456789012345", NULL),
+			 0);
+	assert_int_equal(o.nr_nets, 2);
+	assert_int_equal(o.nets[0].kind, NET_TAP);
+	assert_string_equal(o.nets[0].ifname, "hn-0.a_b");
+	assert_true(o.nets[0].has_mac);
+	assert_int_equal(o.nets[0].mac[5], 0x07);
+	assert_int_equal(o.nets[0].nr_fwds, 0);
+	assert_string_equal(o.nets[1].ifname, "123456789012345"); /* 15: the longest */
+	assert_non_null(strstr(cli_run_usage, "--net tap,ifname=NAME"));
+	expect_usage("tap needs ifname=NAME", "run", "--net", "tap", NULL);
+	expect_usage("tap needs ifname=NAME", "run", "--net", "tap,mac=02:00:00:00:00:01", NULL);
+	expect_usage("ifname '1234567890123456'", "run", "--net", "tap,ifname=1234567890123456",
+		     NULL);
+	expect_usage("ifname ''", "run", "--net", "tap,ifname=", NULL);
+	expect_usage("ifname 'a/b'", "run", "--net", "tap,ifname=a/b", NULL);
+	expect_usage("ifname 'a:b'", "run", "--net", "tap,ifname=a:b", NULL);
+	expect_usage("ifname '..'", "run", "--net", "tap,ifname=..", NULL);
+	expect_usage("ifname 'a b'", "run", "--net", "tap,ifname=a b", NULL);
+	expect_usage("'hostfwd=tcp::1-:1' is for user networking, not tap", "run", "--net",
+		     "tap,ifname=t0,hostfwd=tcp::1-:1", NULL);
+	expect_usage("'restrict=on' is for user networking", "run", "--net",
+		     "tap,ifname=t0,restrict=on", NULL);
+	expect_usage("'ifname=' is for tap", "run", "--net", "user,ifname=t0", NULL);
+	expect_usage("unknown option 'foo' (ifname=, mac=)", "run", "--net", "tap,ifname=t0,foo",
+		     NULL);
+	expect_usage("--net 'tapx': expected user", "run", "--net", "tapx", NULL);
 	expect_usage("hostfwd 'tcp:1.2.3:22-:22'", "run", "--net", "user,hostfwd=tcp:1.2.3:22-:22",
 		     NULL);
 	expect_usage("hostfwd 'tcp::0-:22'", "run", "--net", "user,hostfwd=tcp::0-:22", NULL);

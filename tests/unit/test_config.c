@@ -827,9 +827,23 @@ static void test_net_key(void **state)
 	expect_reject("{\"net\": [1]}", "key \"net[0]\": expected a string or an object");
 	expect_reject("{\"net\": [\"user,x\"]}", "key \"net[0]\": --net 'user,x': unknown option");
 	expect_reject("{\"net\": [{\"hostfwd\": []}]}", "key \"net[0]\": needs a \"type\"");
-	expect_reject("{\"net\": [{\"type\": \"tap\"}]}", "key \"net[0].type\": \"tap\" is not");
+	expect_reject("{\"net\": [{\"type\": \"tun\"}]}",
+		      "key \"net[0].type\": \"tun\" is not \"user\" or \"tap\"");
+	expect_reject("{\"net\": [{\"type\": \"tap\"}]}",
+		      "key \"net[0]\": a \"tap\" needs an \"ifname\"");
 	expect_reject("{\"net\": [{\"type\": \"user\", \"ifname\": \"x\"}]}",
-		      "unknown key \"net[0].ifname\"");
+		      "key \"net[0]\": \"ifname\" is for \"tap\"");
+	expect_reject("{\"net\": [{\"type\": \"tap\", \"ifname\": \"x\", \"hostfwd\": []}]}",
+		      "\"hostfwd\" and \"restrict\" are for \"user\"");
+	expect_reject("{\"net\": [{\"type\": \"tap\", \"ifname\": \"x\", \"restrict\": false}]}",
+		      "\"hostfwd\" and \"restrict\" are for \"user\"");
+	expect_reject("{\"net\": [{\"type\": \"tap\", \"ifname\": \"a/b\"}]}",
+		      "key \"net[0].ifname\": \"a/b\" is not an interface name");
+	expect_reject("{\"net\": [{\"type\": \"tap\", \"ifname\": \"0123456789abcdef\"}]}",
+		      "is not an interface name");
+	expect_reject("{\"net\": [{\"type\": \"tap\", \"ifname\": 1}]}",
+		      "key \"net[0].ifname\": expected a string");
+	expect_reject("{\"net\": [\"tap\"]}", "key \"net[0]\": --net 'tap': tap needs ifname=NAME");
 	expect_reject("{\"net\": [{\"type\": \"user\", \"hostfwd\": [\"tcp::1-:1\", 2]}]}",
 		      "key \"net[0].hostfwd\": expected an array of strings");
 	expect_reject("{\"net\": [{\"type\": \"user\", \"hostfwd\": \"tcp:x:1-:1\"}]}",
@@ -842,12 +856,52 @@ static void test_net_key(void **state)
 		      "key \"net\": 5 NICs, at most 4");
 }
 
+/* A tap NIC in either form, and --print-config's JSON reading back to it. */
+static void test_net_tap_key(void **state)
+{
+	struct hostel_opts *o = new_opts(), *o2 = new_opts();
+	char err[256];
+	(void)state;
+	assert_int_equal(
+		parse_json(o,
+			   "{\"net\": [\"tap,ifname=hn0\", {\"type\": \"tap\", \"ifname\": "
+			   "\"hn1\", \"mac\": \"02:00:00:00:00:09\"}, \"user\"]}",
+			   err),
+		0);
+	assert_int_equal(o->nr_nets, 3);
+	assert_int_equal(o->nets[0].kind, NET_TAP);
+	assert_string_equal(o->nets[0].ifname, "hn0");
+	assert_int_equal(o->nets[1].kind, NET_TAP);
+	assert_string_equal(o->nets[1].ifname, "hn1");
+	assert_true(o->nets[1].has_mac);
+	assert_int_equal(o->nets[2].kind, NET_USER);
+
+	cJSON *j = config_to_cjson(o);
+	char *text = cJSON_PrintUnformatted(j);
+	assert_non_null(
+		strstr(text, "\"net\":[{\"type\":\"tap\",\"ifname\":\"hn0\"},"
+			     "{\"type\":\"tap\",\"ifname\":\"hn1\",\"mac\":\"02:00:00:00:00:09\"},"
+			     "{\"type\":\"user\""));
+	assert_int_equal(parse_json(o2, text, err), 0);
+	assert_int_equal(o2->nr_nets, 3);
+	for (unsigned int i = 0; i < 3; i++) {
+		assert_int_equal(o2->nets[i].kind, o->nets[i].kind);
+		assert_string_equal(o2->nets[i].ifname, o->nets[i].ifname);
+		assert_int_equal(o2->nets[i].has_mac, o->nets[i].has_mac);
+	}
+	cJSON_free(text);
+	cJSON_Delete(j);
+	free(o2);
+	free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_net_key),
+		cmocka_unit_test(test_net_tap_key),
 		cmocka_unit_test(test_run_keys),
 		cmocka_unit_test(test_rejects_json),
 		cmocka_unit_test(test_rejects_keys),
