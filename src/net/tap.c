@@ -91,8 +91,9 @@ static void deliver(struct tap_be *t, size_t n)
 		log_ratelimited(LOG_DEBUG, "net tap %s: offloaded frame dropped", t->ifname);
 		return;
 	}
-	netbe_deliver(&t->be, t->rbuf + HDR_LEN, n - HDR_LEN);
+	/* Counted first: whoever sees the frame arrive sees it counted. */
 	stat_add(t, &t->st.rx_frames);
+	netbe_deliver(&t->be, t->rbuf + HDR_LEN, n - HDR_LEN);
 }
 
 static void *thread_main(void *arg)
