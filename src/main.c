@@ -1310,7 +1310,7 @@ out:
 int main(int argc, char **argv)
 {
 	struct hostel_opts o;
-	char err[256];
+	char err[1024];
 
 	if (cli_parse(argc, argv, &o, err, sizeof(err))) {
 		fprintf(stderr, "hostel: %s\n", err);
