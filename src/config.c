@@ -360,33 +360,48 @@ static int get_disks(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 	return 0;
 }
 
-/* "hostfwd" of a "net" entry: one string or an array of strings. */
-static int get_fwds(struct ctx *c, const char *key, const cJSON *f, struct net_opts *n)
+static int parse_fwd_at(const char *s, struct net_opts *n, unsigned int i, char *why, size_t len)
+{
+	return net_parse_fwd(s, &n->fwds[i], why, len);
+}
+
+static int parse_gfwd_at(const char *s, struct net_opts *n, unsigned int i, char *why, size_t len)
+{
+	return net_parse_gfwd(s, &n->gfwds[i], why, len);
+}
+
+/*
+ * "hostfwd" or "guestfwd" of a "net" entry: one string or an array of at
+ * most @max strings, each parsed by @parse into slot i; *@count is set.
+ */
+static int get_fwds(struct ctx *c, const char *key, const cJSON *f, struct net_opts *n,
+		    unsigned int max, unsigned int *count,
+		    int (*parse)(const char *, struct net_opts *, unsigned int, char *, size_t))
 {
 	char why[384];
 	const cJSON *h;
 	int r = 0;
 
+	*count = 0;
 	if (cJSON_IsString(f)) {
-		if (net_parse_fwd(f->valuestring, &n->fwds[0], why, sizeof(why)))
+		if (parse(f->valuestring, n, 0, why, sizeof(why)))
 			return fail(c, "key \"%s\": %s", key, why);
-		n->nr_fwds = 1;
+		*count = 1;
 		return 0;
 	}
 	if (!cJSON_IsArray(f))
 		return wrong_type(c, key, f, "a string or an array of strings");
-	if (cJSON_GetArraySize(f) > NET_MAX_FWDS)
-		return fail(c, "key \"%s\": at most %d forwards", key, NET_MAX_FWDS);
-	n->nr_fwds = 0;
+	if (cJSON_GetArraySize(f) > (int)max)
+		return fail(c, "key \"%s\": at most %u forwards", key, max);
 	cJSON_ArrayForEach(h, f)
 	{
 		if (!cJSON_IsString(h))
 			r = wrong_type(c, key, h, "an array of strings");
-		else if (net_parse_fwd(h->valuestring, &n->fwds[n->nr_fwds], why, sizeof(why)))
+		else if (parse(h->valuestring, n, *count, why, sizeof(why)))
 			r = fail(c, "key \"%s\": %s", key, why);
 		if (r)
 			return r;
-		n->nr_fwds++;
+		(*count)++;
 	}
 	return 0;
 }
@@ -394,12 +409,13 @@ static int get_fwds(struct ctx *c, const char *key, const cJSON *f, struct net_o
 /* One "net" entry: a --net string, or an object with the same options as keys. */
 static int get_net(struct ctx *c, unsigned int i, const cJSON *it, struct net_opts *n)
 {
-	static const char *const keys[] = {"type", "hostfwd", "restrict", "mac", "ifname", NULL};
+	static const char *const keys[] = {"type", "hostfwd", "guestfwd", "restrict",
+					   "mac",  "ifname",  NULL};
 	char key[64], q[JSON_QUOTE_LEN], why[384];
 	const cJSON *bad, *f;
 	bool dup, have_type = false;
 	const char *s = NULL;
-	bool user_only = false; /* hostfwd or restrict given */
+	bool user_only = false; /* hostfwd, guestfwd or restrict given */
 	int r = 0;
 
 	snprintf(key, sizeof(key), "net[%u]", i);
@@ -444,10 +460,14 @@ static int get_net(struct ctx *c, unsigned int i, const cJSON *it, struct net_op
 				r = fail(c, "key \"%s\": \"%s\" is not a unicast aa:bb:cc:dd:ee:ff",
 					 key, json_quote(s, q, sizeof(q)));
 			n->has_mac = !r;
-		} else {
-			/* hostfwd: one string or an array of strings. */
+		} else if (!strcmp(f->string, "guestfwd")) {
 			user_only = true;
-			r = get_fwds(c, key, f, n);
+			r = get_fwds(c, key, f, n, NET_MAX_GFWDS, &n->nr_gfwds, parse_gfwd_at);
+			if (!r && net_check_gfwds(n, why, sizeof(why)))
+				r = fail(c, "key \"%s\": %s", key, why);
+		} else {
+			user_only = true;
+			r = get_fwds(c, key, f, n, NET_MAX_FWDS, &n->nr_fwds, parse_fwd_at);
 		}
 		if (r)
 			return r;
@@ -456,7 +476,8 @@ static int get_net(struct ctx *c, unsigned int i, const cJSON *it, struct net_op
 		return fail(c, "key \"net[%u]\": needs a \"type\" (\"user\" or \"tap\")", i);
 	if (n->kind == NET_TAP && user_only)
 		return fail(c,
-			    "key \"net[%u]\": \"hostfwd\" and \"restrict\" are for \"user\", not "
+			    "key \"net[%u]\": \"hostfwd\", \"guestfwd\" and \"restrict\" are for "
+			    "\"user\", not "
 			    "\"tap\"",
 			    i);
 	if (n->kind == NET_TAP && !n->ifname[0])
@@ -659,17 +680,28 @@ static const char *size_text(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
+static bool add_string(cJSON *array, const char *s)
+{
+	cJSON *it = cJSON_CreateString(s);
+
+	if (!it || !cJSON_AddItemToArray(array, it)) {
+		cJSON_Delete(it);
+		return false;
+	}
+	return true;
+}
+
 /* "net": one object per NIC, in the object form get_net() takes back. */
 static bool config_add_nets(cJSON *root, const struct hostel_opts *o)
 {
 	cJSON *nets = cJSON_AddArrayToObject(root, "net");
-	char buf[96];
+	char buf[NET_GFWD_MAX + 40];
 
 	if (!nets)
 		return false;
 	for (unsigned int i = 0; i < o->nr_nets && i < NET_MAX_NICS; i++) {
 		const struct net_opts *n = &o->nets[i];
-		cJSON *jn = cJSON_CreateObject(), *fw;
+		cJSON *jn = cJSON_CreateObject(), *fw, *gw;
 
 		if (!jn || !cJSON_AddItemToArray(nets, jn)) {
 			cJSON_Delete(jn);
@@ -691,18 +723,19 @@ static bool config_add_nets(cJSON *root, const struct hostel_opts *o)
 		if (n->kind == NET_TAP)
 			continue;
 		fw = cJSON_AddArrayToObject(jn, "hostfwd");
-		if (!fw)
-			return false;
-		for (unsigned int k = 0; k < n->nr_fwds && k < NET_MAX_FWDS; k++) {
-			cJSON *s;
-
+		for (unsigned int k = 0; fw && k < n->nr_fwds && k < NET_MAX_FWDS; k++) {
 			net_format_fwd(&n->fwds[k], buf, sizeof(buf));
-			s = cJSON_CreateString(buf);
-			if (!s || !cJSON_AddItemToArray(fw, s)) {
-				cJSON_Delete(s);
+			if (!add_string(fw, buf))
 				return false;
-			}
 		}
+		gw = fw ? cJSON_AddArrayToObject(jn, "guestfwd") : NULL;
+		for (unsigned int k = 0; gw && k < n->nr_gfwds && k < NET_MAX_GFWDS; k++) {
+			net_format_gfwd(&n->gfwds[k], buf, sizeof(buf));
+			if (!add_string(gw, buf))
+				return false;
+		}
+		if (!gw)
+			return false;
 	}
 	return true;
 }

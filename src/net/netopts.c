@@ -78,6 +78,86 @@ bad:
 	return -EINVAL;
 }
 
+/* 10.0.2.0/24 as libslirp is set up (user.c): host .2, DNS .3, DHCP .15-.30. */
+static bool gfwd_addr_ok(uint32_t be_addr)
+{
+	uint32_t a = ntohl(be_addr), host = a & 0xff;
+
+	return (a & 0xffffff00u) == 0x0a000200u && host != 0 && host != 255 && host != 2 &&
+	       host != 3 && (host < 15 || host > 30);
+}
+
+int net_parse_gfwd(const char *s, struct net_gfwd *g, char *err, size_t errlen)
+{
+	const char *p = s, *dash, *t;
+	size_t tlen;
+
+	memset(g, 0, sizeof(*g));
+	if (!strncmp(p, "tcp:", 4))
+		p += 4;
+	dash = strchr(p, '-');
+	if (!dash || parse_endpoint(p, (size_t)(dash - p), &g->guest_addr, &g->guest_port))
+		goto bad;
+	if (!g->guest_addr || !gfwd_addr_ok(g->guest_addr)) {
+		snprintf(err, errlen,
+			 "guestfwd '%s': the guest address must be a free address of 10.0.2.0/24 "
+			 "(not .0, .2, .3, .15-.30 or .255)",
+			 s);
+		return -EINVAL;
+	}
+	t = dash + 1;
+	if (!strncmp(t, "unix:", 5)) {
+		t += 5;
+		tlen = strlen(t);
+		/* sockaddr_un's sun_path: 108 bytes with the NUL. */
+		if (t[0] != '/' || tlen >= 108) {
+			snprintf(err, errlen,
+				 "guestfwd '%s': unix: needs an absolute socket path shorter than "
+				 "108 bytes",
+				 s);
+			return -EINVAL;
+		}
+	} else if (!strncmp(t, "cmd:", 4)) {
+		t += 4;
+		tlen = strlen(t);
+		g->cmd = true;
+		if (tlen == 0 || tlen >= NET_GFWD_MAX || *t == ' ') {
+			snprintf(err, errlen, "guestfwd '%s': cmd: needs a command of 1-%d bytes",
+				 s, NET_GFWD_MAX - 1);
+			return -EINVAL;
+		}
+	} else {
+		goto bad;
+	}
+	memcpy(g->target, t, tlen + 1);
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "guestfwd '%s': expected [tcp:]GUESTADDR:GUESTPORT-unix:PATH or "
+		 "[tcp:]GUESTADDR:GUESTPORT-cmd:COMMAND",
+		 s);
+	return -EINVAL;
+}
+
+int net_check_gfwds(const struct net_opts *n, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < n->nr_gfwds && i < NET_MAX_GFWDS; i++) {
+		for (unsigned int j = 0; j < i; j++) {
+			char a[INET_ADDRSTRLEN] = "";
+			struct in_addr ia = {.s_addr = n->gfwds[i].guest_addr};
+
+			if (n->gfwds[i].guest_addr != n->gfwds[j].guest_addr ||
+			    n->gfwds[i].guest_port != n->gfwds[j].guest_port)
+				continue;
+			inet_ntop(AF_INET, &ia, a, sizeof(a));
+			snprintf(err, errlen, "guestfwd: %s:%u is forwarded twice", a,
+				 n->gfwds[i].guest_port);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int net_parse_mac(const char *s, uint8_t mac[6])
 {
 	unsigned int b[6];
@@ -115,7 +195,7 @@ int net_check_ifname(const char *s)
 int net_parse(const char *s, struct net_opts *n, char *err, size_t errlen)
 {
 	const char *p;
-	char one[256], why[384];
+	char one[512], why[384];
 	bool tap;
 
 	memset(n, 0, sizeof(*n));
@@ -127,7 +207,8 @@ int net_parse(const char *s, struct net_opts *n, char *err, size_t errlen)
 		p = s + 3;
 	} else {
 		snprintf(err, errlen,
-			 "--net '%s': expected user[,hostfwd=...][,restrict=on|off][,mac=...] or "
+			 "--net '%s': expected "
+			 "user[,hostfwd=...][,guestfwd=...][,restrict=on|off][,mac=...] or "
 			 "tap,ifname=NAME[,mac=...]",
 			 s);
 		return -EINVAL;
@@ -144,7 +225,8 @@ int net_parse(const char *s, struct net_opts *n, char *err, size_t errlen)
 		}
 		memcpy(one, opt, len);
 		one[len] = '\0';
-		if (tap && (!strncmp(one, "hostfwd=", 8) || !strncmp(one, "restrict=", 9))) {
+		if (tap && (!strncmp(one, "hostfwd=", 8) || !strncmp(one, "guestfwd=", 9) ||
+			    !strncmp(one, "restrict=", 9))) {
 			snprintf(err, errlen, "--net '%s': '%s' is for user networking, not tap", s,
 				 one);
 			return -EINVAL;
@@ -172,6 +254,17 @@ int net_parse(const char *s, struct net_opts *n, char *err, size_t errlen)
 				return -EINVAL;
 			}
 			n->nr_fwds++;
+		} else if (!strncmp(one, "guestfwd=", 9)) {
+			if (n->nr_gfwds >= NET_MAX_GFWDS) {
+				snprintf(err, errlen, "--net '%s': at most %d guestfwd", s,
+					 NET_MAX_GFWDS);
+				return -EINVAL;
+			}
+			if (net_parse_gfwd(one + 9, &n->gfwds[n->nr_gfwds], why, sizeof(why))) {
+				snprintf(err, errlen, "--net '%s': %s", s, why);
+				return -EINVAL;
+			}
+			n->nr_gfwds++;
 		} else if (!strcmp(one, "restrict=on") || !strcmp(one, "restrict=yes")) {
 			n->restricted = true;
 		} else if (!strcmp(one, "restrict=off") || !strcmp(one, "restrict=no")) {
@@ -187,13 +280,18 @@ int net_parse(const char *s, struct net_opts *n, char *err, size_t errlen)
 			n->has_mac = true;
 		} else {
 			snprintf(err, errlen, "--net '%s': unknown option '%s' (%s)", s, one,
-				 tap ? "ifname=, mac=" : "hostfwd=, restrict=on|off, mac=");
+				 tap ? "ifname=, mac="
+				     : "hostfwd=, guestfwd=, restrict=on|off, mac=");
 			return -EINVAL;
 		}
 	}
 	if (*p) {
 		snprintf(err, errlen, "--net '%s': expected %s[,OPTION...]", s,
 			 tap ? "tap" : "user");
+		return -EINVAL;
+	}
+	if (net_check_gfwds(n, why, sizeof(why))) {
+		snprintf(err, errlen, "--net '%s': %s", s, why);
 		return -EINVAL;
 	}
 	if (tap && !n->ifname[0]) {
@@ -217,6 +315,15 @@ void net_format_fwd(const struct net_fwd *f, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%s:%s:%u-%s:%u", f->udp ? "udp" : "tcp", h, f->host_port, g,
 		 f->guest_port);
+}
+
+void net_format_gfwd(const struct net_gfwd *g, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN] = "";
+	struct in_addr ia = {.s_addr = g->guest_addr};
+
+	inet_ntop(AF_INET, &ia, a, sizeof(a));
+	snprintf(buf, len, "tcp:%s:%u-%s:%s", a, g->guest_port, g->cmd ? "cmd" : "unix", g->target);
 }
 
 void net_format_mac(const uint8_t mac[6], char *buf, size_t len)

@@ -390,6 +390,20 @@ struct netbe *net_user_create(const struct net_opts *o, char *why, size_t whylen
 			return NULL;
 		}
 	}
+	for (unsigned int i = 0; i < o->nr_gfwds && i < NET_MAX_GFWDS; i++) {
+		const struct net_gfwd *g = &o->gfwds[i];
+		struct in_addr ga = {.s_addr = g->guest_addr};
+		char s[NET_GFWD_MAX + 40];
+
+		/* Each guest connection gets its own host connection or process. */
+		if ((g->cmd ? slirp_add_exec(u->slirp, g->target, &ga, g->guest_port)
+			    : slirp_add_unix(u->slirp, g->target, &ga, g->guest_port)) < 0) {
+			net_format_gfwd(g, s, sizeof(s));
+			snprintf(why, whylen, "--net user: guestfwd %s: libslirp refused it", s);
+			user_destroy(&u->be);
+			return NULL;
+		}
+	}
 	return &u->be;
 }
 

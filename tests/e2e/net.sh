@@ -5,6 +5,9 @@
 # 10.0.2.2) and checks its SHA-256; then serves a file of its own with
 # busybox httpd, which the host fetches through a hostfwd port and checks
 # the same way. Both files are random, so a match cannot be an accident.
+# Two guest-side forwards (guestfwd): the guest fetches the host's file
+# again from 10.0.2.100, which hostel joins to the host server's Unix
+# socket, and a token from 10.0.2.101:7, joined to a command's output.
 . "$(dirname "$0")/lib.sh"
 require_kvm
 
@@ -13,7 +16,7 @@ free_port() {
 }
 
 part() {
-	local out=$TMP/console www=$TMP/www hp fp guest_sha host_sha script
+	local out=$TMP/console www=$TMP/www hp fp guest_sha host_sha script tok
 	rm -rf "$www"
 	mkdir -p "$www"
 	head -c 300000 /dev/urandom >"$www/blob"
@@ -21,10 +24,18 @@ part() {
 
 	# The host's server, on loopback only: it says "listening" once bound.
 	hp=$(free_port)
-	python3 - "$www" "$hp" >"$TMP/srv.log" 2>&1 <<'PY' &
-import functools, http.server, sys
-h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+	rm -f "$TMP/www.sock"
+	python3 - "$www" "$hp" "$TMP/www.sock" >"$TMP/srv.log" 2>&1 <<'PY' &
+import functools, http.server, socketserver, sys, threading
+class H(http.server.SimpleHTTPRequestHandler):
+    def address_string(self):
+        return "unix" if isinstance(self.client_address, str) else super().address_string()
+class U(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+h = functools.partial(H, directory=sys.argv[1])
 s = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), h)
+u = U(sys.argv[3], h)
+threading.Thread(target=u.serve_forever, daemon=True).start()
 print("listening", flush=True)
 s.serve_forever()
 PY
@@ -46,6 +57,9 @@ udhcpc -i eth0 -q -n -t 10 -T 3 >/dev/null 2>&1 || echo net-error: udhcpc failed
 echo net-ip: \$(ip -4 addr show dev eth0 | sed -n 's/.*inet \([0-9./]*\).*/\1/p')
 wget -q -O /tmp/blob http://10.0.2.2:$hp/blob || echo net-error: wget failed
 echo net-fetched: \$(sha256sum /tmp/blob | cut -d' ' -f1)
+wget -q -O /tmp/ublob http://10.0.2.100/blob || echo net-error: wget through guestfwd unix failed
+echo net-unix-fetched: \$(sha256sum /tmp/ublob | cut -d' ' -f1)
+echo net-cmd-got: \$(wget -q -O - http://10.0.2.101:7/ || echo net-error: wget through guestfwd cmd failed)
 mkdir -p /www
 head -c 250000 /dev/urandom >/www/gblob
 echo net-served: \$(sha256sum /www/gblob | cut -d' ' -f1)
@@ -54,7 +68,8 @@ echo net-httpd-up
 read -r word
 echo net-done: \$word
 "
-	session_start "$out" --net "user,hostfwd=tcp:127.0.0.1:$fp-:80" \
+	tok=token-$RANDOM$RANDOM
+	session_start "$out" --net "user,hostfwd=tcp:127.0.0.1:$fp-:80,guestfwd=tcp:10.0.2.100:80-unix:$TMP/www.sock,guestfwd=10.0.2.101:7-cmd:printf 'HTTP/1.0 200 OK\r\n\r\n$tok'" \
 		--cmdline "hostel.cmd=$(b64 "$script")"
 	wait_for "$out" "$READY_PAT"
 	wait_for "$out" '^net-httpd-up'
@@ -64,6 +79,11 @@ echo net-done: \$word
 	grep -q "^net-fetched: $host_sha" "$out" ||
 		{ fail "guest fetched $(grep net-fetched "$out"), host file $host_sha"; }
 	pass "net: udhcpc got 10.0.2.15; the guest fetched 300000 bytes from the host, SHA-256 matches"
+	grep -q "^net-unix-fetched: $host_sha" "$out" ||
+		{ fail "guestfwd unix: the guest got $(grep net-unix-fetched "$out"), host file $host_sha"; }
+	pass "net: guestfwd to a host Unix socket: the same file from 10.0.2.100, SHA-256 matches"
+	grep -q "^net-cmd-got: $tok" "$out" || { fail "guestfwd cmd: $(grep net-cmd-got "$out"), want $tok"; }
+	pass "net: guestfwd to a command: its output reached the guest"
 
 	# Through the forward, from the host.
 	python3 - "$fp" "$TMP/gblob" <<'PY' || { fail "fetching through hostfwd failed"; }

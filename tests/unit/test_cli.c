@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 #include "cli.h"
@@ -99,7 +100,7 @@ static void test_run_options(void **state)
 static void expect_usage(const char *want, ...)
 {
 	struct hostel_opts o;
-	char err[256] = "";
+	char err[1024] = "";
 	char *argv[32];
 	int argc = 0;
 	va_list ap;
@@ -354,6 +355,64 @@ static void test_net(void **state)
 	expect_usage("mac '02:00:00:00:00'", "run", "--net", "user,mac=02:00:00:00:00", NULL);
 	expect_usage("mac '02:00:00:00:00:0g'", "run", "--net", "user,mac=02:00:00:00:00:0g", NULL);
 	expect_usage("--net needs a value", "run", "--net", NULL);
+}
+
+static void test_guestfwd(void **state)
+{
+	struct hostel_opts o;
+	char err[256], buf[NET_GFWD_MAX + 40], path[200];
+	(void)state;
+	assert_int_equal(parse(&o, err, "run", "--net",
+			       "user,guestfwd=tcp:10.0.2.100:80-unix:/run/web.sock,"
+			       "guestfwd=10.0.2.4:7-cmd:echo 'hi there'",
+			       NULL),
+			 0);
+	const struct net_opts *n = &o.nets[0];
+	assert_int_equal(n->nr_gfwds, 2);
+	assert_int_equal(n->gfwds[0].guest_addr, htonl(0x0a000264));
+	assert_int_equal(n->gfwds[0].guest_port, 80);
+	assert_false(n->gfwds[0].cmd);
+	assert_string_equal(n->gfwds[0].target, "/run/web.sock");
+	assert_int_equal(n->gfwds[1].guest_addr, htonl(0x0a000204));
+	assert_true(n->gfwds[1].cmd);
+	assert_string_equal(n->gfwds[1].target, "echo 'hi there'");
+	/* The printed form parses back to the same forward. */
+	net_format_gfwd(&n->gfwds[1], buf, sizeof(buf));
+	assert_string_equal(buf, "tcp:10.0.2.4:7-cmd:echo 'hi there'");
+	/* Addresses libslirp uses itself, or outside its network. */
+	expect_usage("guestfwd '10.0.2.2:80-unix:/s': the guest address must be", "run", "--net",
+		     "user,guestfwd=10.0.2.2:80-unix:/s", NULL);
+	expect_usage("guestfwd '10.0.2.3:53-unix:/s'", "run", "--net",
+		     "user,guestfwd=10.0.2.3:53-unix:/s", NULL);
+	expect_usage("guestfwd '10.0.2.15:1-unix:/s'", "run", "--net",
+		     "user,guestfwd=10.0.2.15:1-unix:/s", NULL);
+	expect_usage("guestfwd '10.0.2.30:1-unix:/s'", "run", "--net",
+		     "user,guestfwd=10.0.2.30:1-unix:/s", NULL);
+	expect_usage("guestfwd '10.0.2.255:1-unix:/s'", "run", "--net",
+		     "user,guestfwd=10.0.2.255:1-unix:/s", NULL);
+	expect_usage("guestfwd '10.0.3.4:1-unix:/s'", "run", "--net",
+		     "user,guestfwd=10.0.3.4:1-unix:/s", NULL);
+	expect_usage("guestfwd ':80-unix:/s'", "run", "--net", "user,guestfwd=:80-unix:/s", NULL);
+	assert_int_equal(parse(&o, err, "run", "--net", "user,guestfwd=10.0.2.31:1-unix:/s", NULL),
+			 0);
+	/* Targets. */
+	expect_usage("unix: needs an absolute socket path", "run", "--net",
+		     "user,guestfwd=10.0.2.4:1-unix:rel.sock", NULL);
+	memset(path, 'a', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	snprintf(buf, sizeof(buf), "user,guestfwd=10.0.2.4:1-unix:%s", path);
+	expect_usage("unix: needs an absolute socket path shorter than 108", "run", "--net", buf,
+		     NULL);
+	expect_usage("cmd: needs a command", "run", "--net", "user,guestfwd=10.0.2.4:1-cmd:", NULL);
+	expect_usage("guestfwd '10.0.2.4:1-tcp:127.0.0.1:80': expected", "run", "--net",
+		     "user,guestfwd=10.0.2.4:1-tcp:127.0.0.1:80", NULL);
+	expect_usage("guestfwd 'udp:10.0.2.4:1-unix:/s': expected", "run", "--net",
+		     "user,guestfwd=udp:10.0.2.4:1-unix:/s", NULL);
+	expect_usage("guestfwd: 10.0.2.4:1 is forwarded twice", "run", "--net",
+		     "user,guestfwd=10.0.2.4:1-unix:/a,guestfwd=tcp:10.0.2.4:1-cmd:cat", NULL);
+	expect_usage("'guestfwd=10.0.2.4:1-unix:/a' is for user networking, not tap", "run",
+		     "--net", "tap,ifname=t0,guestfwd=10.0.2.4:1-unix:/a", NULL);
 	expect_usage("at most 4 --net", "run", "--net", "user", "--net", "user", "--net", "user",
 		     "--net", "user", "--net", "user", NULL);
 }
@@ -361,10 +420,15 @@ static void test_net(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sizes),	  cmocka_unit_test(test_run_options),
-		cmocka_unit_test(test_rejects),	  cmocka_unit_test(test_disks),
-		cmocka_unit_test(test_net),	  cmocka_unit_test(test_help_version),
-		cmocka_unit_test(test_durations), cmocka_unit_test(test_exec_and_ci_options),
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_run_options),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_net),
+		cmocka_unit_test(test_guestfwd),
+		cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_exec_and_ci_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -789,7 +789,9 @@ static void test_net_key(void **state)
 				    "  {\"type\": \"user\", \"hostfwd\": [\"tcp::2222-:22\", "
 				    "\"udp::53-:53\"],\n"
 				    "   \"restrict\": true, \"mac\": \"52:54:00:12:34:56\"},\n"
-				    "  {\"type\": \"user\", \"hostfwd\": \"tcp::1-:1\"}]}",
+				    "  {\"type\": \"user\", \"hostfwd\": \"tcp::1-:1\",\n"
+				    "   \"guestfwd\": [\"10.0.2.100:80-unix:/run/w.sock\",\n"
+				    "                \"tcp:10.0.2.5:9-cmd:printf a,b\"]}]}",
 				    err),
 			 0);
 	assert_int_equal(o->nr_nets, 3);
@@ -801,13 +803,18 @@ static void test_net_key(void **state)
 	assert_true(o->nets[1].has_mac);
 	assert_int_equal(o->nets[1].mac[5], 0x56);
 	assert_int_equal(o->nets[2].nr_fwds, 1);
+	assert_int_equal(o->nets[2].nr_gfwds, 2);
+	assert_string_equal(o->nets[2].gfwds[0].target, "/run/w.sock");
+	/* A config file's command may hold the comma a --net string cannot. */
+	assert_true(o->nets[2].gfwds[1].cmd);
+	assert_string_equal(o->nets[2].gfwds[1].target, "printf a,b");
 
 	/* --print-config's JSON reads back to the same NICs. */
 	cJSON *j = config_to_cjson(o);
 	char *text = cJSON_PrintUnformatted(j);
 	struct hostel_opts *o2 = new_opts();
 	assert_non_null(strstr(text, "\"net\":[{\"type\":\"user\",\"restrict\":false,"
-				     "\"hostfwd\":[\"tcp:127.0.0.1:8080-:80\"]}"));
+				     "\"hostfwd\":[\"tcp:127.0.0.1:8080-:80\"],\"guestfwd\":[]}"));
 	assert_int_equal(parse_json(o2, text, err), 0);
 	assert_int_equal(o2->nr_nets, 3);
 	for (unsigned int i = 0; i < 3; i++) {
@@ -816,6 +823,9 @@ static void test_net_key(void **state)
 		assert_int_equal(o2->nets[i].has_mac, o->nets[i].has_mac);
 		assert_memory_equal(o2->nets[i].fwds, o->nets[i].fwds,
 				    o->nets[i].nr_fwds * sizeof(o->nets[i].fwds[0]));
+		assert_int_equal(o2->nets[i].nr_gfwds, o->nets[i].nr_gfwds);
+		assert_memory_equal(o2->nets[i].gfwds, o->nets[i].gfwds,
+				    o->nets[i].nr_gfwds * sizeof(o->nets[i].gfwds[0]));
 	}
 	assert_memory_equal(o2->nets[1].mac, o->nets[1].mac, 6);
 	cJSON_free(text);
@@ -834,9 +844,21 @@ static void test_net_key(void **state)
 	expect_reject("{\"net\": [{\"type\": \"user\", \"ifname\": \"x\"}]}",
 		      "key \"net[0]\": \"ifname\" is for \"tap\"");
 	expect_reject("{\"net\": [{\"type\": \"tap\", \"ifname\": \"x\", \"hostfwd\": []}]}",
-		      "\"hostfwd\" and \"restrict\" are for \"user\"");
+		      "\"hostfwd\", \"guestfwd\" and \"restrict\" are for \"user\"");
 	expect_reject("{\"net\": [{\"type\": \"tap\", \"ifname\": \"x\", \"restrict\": false}]}",
-		      "\"hostfwd\" and \"restrict\" are for \"user\"");
+		      "\"hostfwd\", \"guestfwd\" and \"restrict\" are for \"user\"");
+	expect_reject("{\"net\": [{\"type\": \"tap\", \"ifname\": \"x\", \"guestfwd\": []}]}",
+		      "\"hostfwd\", \"guestfwd\" and \"restrict\" are for \"user\"");
+	expect_reject("{\"net\": [{\"type\": \"user\", \"guestfwd\": \"10.0.2.2:1-unix:/s\"}]}",
+		      "key \"net[0].guestfwd\": guestfwd '10.0.2.2:1-unix:/s': the guest address");
+	expect_reject("{\"net\": [{\"type\": \"user\", \"guestfwd\": [\"10.0.2.4:1-unix:/a\", "
+		      "\"10.0.2.4:1-cmd:cat\"]}]}",
+		      "key \"net[0].guestfwd\": guestfwd: 10.0.2.4:1 is forwarded twice");
+	expect_reject("{\"net\": [{\"type\": \"user\", \"guestfwd\": [\"10.0.2.4:1-unix:/a\", "
+		      "\"10.0.2.5:1-unix:/a\", \"10.0.2.6:1-unix:/a\", \"10.0.2.7:1-unix:/a\", "
+		      "\"10.0.2.8:1-unix:/a\", \"10.0.2.9:1-unix:/a\", \"10.0.2.10:1-unix:/a\", "
+		      "\"10.0.2.11:1-unix:/a\", \"10.0.2.12:1-unix:/a\"]}]}",
+		      "key \"net[0].guestfwd\": at most 8 forwards");
 	expect_reject("{\"net\": [{\"type\": \"tap\", \"ifname\": \"a/b\"}]}",
 		      "key \"net[0].ifname\": \"a/b\" is not an interface name");
 	expect_reject("{\"net\": [{\"type\": \"tap\", \"ifname\": \"0123456789abcdef\"}]}",
