@@ -380,19 +380,16 @@ static void test_guestfwd(void **state)
 	net_format_gfwd(&n->gfwds[1], buf, sizeof(buf));
 	assert_string_equal(buf, "tcp:10.0.2.4:7-cmd:echo 'hi there'");
 	/* Addresses libslirp uses itself, or outside its network. */
-	expect_usage("guestfwd '10.0.2.2:80-unix:/s': the guest address must be", "run", "--net",
-		     "user,guestfwd=10.0.2.2:80-unix:/s", NULL);
-	expect_usage("guestfwd '10.0.2.3:53-unix:/s'", "run", "--net",
-		     "user,guestfwd=10.0.2.3:53-unix:/s", NULL);
-	expect_usage("guestfwd '10.0.2.15:1-unix:/s'", "run", "--net",
-		     "user,guestfwd=10.0.2.15:1-unix:/s", NULL);
-	expect_usage("guestfwd '10.0.2.30:1-unix:/s'", "run", "--net",
-		     "user,guestfwd=10.0.2.30:1-unix:/s", NULL);
-	expect_usage("guestfwd '10.0.2.255:1-unix:/s'", "run", "--net",
-		     "user,guestfwd=10.0.2.255:1-unix:/s", NULL);
-	expect_usage("guestfwd '10.0.3.4:1-unix:/s'", "run", "--net",
-		     "user,guestfwd=10.0.3.4:1-unix:/s", NULL);
-	expect_usage("guestfwd ':80-unix:/s'", "run", "--net", "user,guestfwd=:80-unix:/s", NULL);
+	static const char *const taken[] = {"10.0.2.0",	 "10.0.2.2",   "10.0.2.3", "10.0.2.15",
+					    "10.0.2.30", "10.0.2.255", "10.0.3.4", ""};
+	for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		char arg[96], want[96];
+
+		snprintf(arg, sizeof(arg), "user,guestfwd=%s:80-unix:/s", taken[i]);
+		snprintf(want, sizeof(want), "guestfwd '%s:80-unix:/s': the guest address must be",
+			 taken[i]);
+		expect_usage(want, "run", "--net", arg, NULL);
+	}
 	assert_int_equal(parse(&o, err, "run", "--net", "user,guestfwd=10.0.2.31:1-unix:/s", NULL),
 			 0);
 	/* Targets. */
