@@ -75,25 +75,22 @@ static void tap_fail(struct tap_be *t, const char *what)
 		  t->ifname, what);
 }
 
-/* One frame read from the tap: header checked and stripped, then to the device. */
+/*
+ * One frame read from the tap, with its header, to the device (which
+ * checks the header against what the guest negotiated).
+ */
 static void deliver(struct tap_be *t, size_t n)
 {
-	struct virtio_net_hdr_v1 hdr;
+	struct netbe_hdr hdr;
 
 	if (n < HDR_LEN + ETH_HLEN_ || n > HDR_LEN + FRAME_MAX) {
 		stat_add(t, &t->st.rx_dropped);
 		return;
 	}
 	memcpy(&hdr, t->rbuf, HDR_LEN);
-	/* No offloads were enabled: the kernel sends complete frames only. */
-	if (hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE || (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
-		stat_add(t, &t->st.rx_dropped);
-		log_ratelimited(LOG_DEBUG, "net tap %s: offloaded frame dropped", t->ifname);
-		return;
-	}
 	/* Counted first: whoever sees the frame arrive sees it counted. */
 	stat_add(t, &t->st.rx_frames);
-	netbe_deliver(&t->be, t->rbuf + HDR_LEN, n - HDR_LEN);
+	netbe_deliver_hdr(&t->be, &hdr, t->rbuf + HDR_LEN, n - HDR_LEN);
 }
 
 static void *thread_main(void *arg)
@@ -174,12 +171,12 @@ static int tap_start(struct netbe *be)
 	return 0;
 }
 
-static int tap_send(struct netbe *be, const void *frame, size_t len)
+static int tap_send_hdr(struct netbe *be, const struct netbe_hdr *hdr, const void *frame,
+			size_t len)
 {
 	struct tap_be *t = (struct tap_be *)be;
-	struct virtio_net_hdr_v1 hdr = {.gso_type = VIRTIO_NET_HDR_GSO_NONE};
 	struct iovec iov[2] = {
-		{.iov_base = &hdr, .iov_len = HDR_LEN},
+		{.iov_base = (void *)hdr, .iov_len = HDR_LEN},
 		{.iov_base = (void *)frame, .iov_len = len},
 	};
 	ssize_t n;
@@ -199,11 +196,41 @@ static int tap_send(struct netbe *be, const void *frame, size_t len)
 		wake(t);
 		return -ENODEV;
 	}
-	/* EIO: the link is down; EAGAIN, ENOBUFS: no room. The frame only. */
+	/*
+	 * EIO: the link is down; EAGAIN, ENOBUFS: no room; EINVAL: the kernel
+	 * refused the header (a malformed offload). The frame only.
+	 */
 	stat_add(t, &t->st.tx_dropped);
 	log_ratelimited(LOG_DEBUG, "net tap %s: frame dropped: %s", t->ifname,
 			errno == EIO ? "the link is down" : strerror(errno));
 	return -errno;
+}
+
+static int tap_send(struct netbe *be, const void *frame, size_t len)
+{
+	static const struct netbe_hdr none = {.gso_type = VIRTIO_NET_HDR_GSO_NONE};
+
+	return tap_send_hdr(be, &none, frame, len);
+}
+
+/* TUNSETOFFLOAD: what the kernel may hand us (and so the guest) from now on. */
+static int tap_set_rx_offloads(struct netbe *be, uint64_t guest)
+{
+	struct tap_be *t = (struct tap_be *)be;
+	unsigned long flags = 0;
+
+	if (guest & NETBE_F_GUEST_CSUM) {
+		flags |= TUN_F_CSUM;
+		if (guest & NETBE_F_GUEST_TSO4)
+			flags |= TUN_F_TSO4;
+		if (guest & NETBE_F_GUEST_TSO6)
+			flags |= TUN_F_TSO6;
+		if ((guest & NETBE_F_GUEST_ECN) && (flags & (TUN_F_TSO4 | TUN_F_TSO6)))
+			flags |= TUN_F_TSO_ECN;
+	}
+	if (ioctl(t->fd, TUNSETOFFLOAD, flags) < 0)
+		return -errno;
+	return 0;
 }
 
 static void tap_rx_resume(struct netbe *be)
@@ -232,6 +259,9 @@ static const struct netbe_ops tap_ops = {
 	.name = "tap",
 	.start = tap_start,
 	.send = tap_send,
+	.offloads = NETBE_OFFLOADS,
+	.send_hdr = tap_send_hdr,
+	.set_rx_offloads = tap_set_rx_offloads,
 	.rx_resume = tap_rx_resume,
 	.destroy = tap_destroy,
 };
@@ -299,6 +329,7 @@ struct netbe *net_tap_create(const struct net_opts *o, char *why, size_t whylen)
 		close(fd);
 		return NULL;
 	}
+	/* No offloads until the guest's driver says which it takes (set_rx_offloads). */
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 || ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
 		snprintf(why, whylen, "--net tap,ifname=%s: setting up the virtio-net header: %s",
 			 o->ifname, strerror(errno));

@@ -6,9 +6,11 @@
  * own, a network namespace).
  *
  * The tap is opened through /dev/net/tun with IFF_TAP | IFF_NO_PI |
- * IFF_VNET_HDR and a 12-byte virtio-net header (TUNSETVNETHDRSZ), no
- * offloads (TUNSETOFFLOAD 0: the kernel hands over only complete,
- * unsegmented frames). An existing tap is attached to (it must allow this
+ * IFF_VNET_HDR and a 12-byte virtio-net header (TUNSETVNETHDRSZ), so the
+ * offloads pass through (netbe.h "Offloads"): the guest's partial
+ * checksums and TCP segments go to the kernel with their header, and the
+ * kernel hands over partial checksums and large TCP segments (TUNSETOFFLOAD)
+ * once the guest negotiated them, none before. An existing tap is attached to (it must allow this
  * user: `ip tuntap add NAME mode tap user USER`); a missing one is created
  * when hostel may (CAP_NET_ADMIN), and goes away with hostel. hostel
  * configures nothing on the host side: addresses, bridging and bringing
@@ -50,7 +52,7 @@ struct netbe *net_tap_create_fd(int fd, const char *ifname) __must_check;
 
 struct net_tap_stats {
 	uint64_t rx_frames;  /* frames read from the tap and handed to the device */
-	uint64_t rx_dropped; /* read but malformed: short, GSO, partial checksum */
+	uint64_t rx_dropped; /* read but malformed: shorter than a header and an Ethernet header */
 	uint64_t tx_frames;  /* frames written to the tap */
 	uint64_t tx_dropped; /* writes refused (link down, no buffer space) */
 	bool failed;	     /* the tap went away; the NIC is disconnected */

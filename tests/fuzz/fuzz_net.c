@@ -4,24 +4,32 @@
  * a driver (tests/fakes/ring_harness.h) that posts transmit chains with
  * any header, length, segment count and direction (outside RAM too),
  * receive buffers of any size and direction, a backend that injects
- * frames of any length, ring corruption and device resets, with and
- * without MRG_RXBUF and CSUM.
+ * frames of any length (with any virtio-net header when the backend has
+ * offloads, as a tap), ring corruption and device resets, with and
+ * without MRG_RXBUF, CSUM and the offload features.
  *
  * Checked:
- *  - every frame the backend gets is 14..65550 bytes long;
+ *  - every frame the backend gets is 14..65550 bytes long; with offloads,
+ *    its header is one the device may pass on: TCP segmentation only
+ *    with a segment size and a partial checksum, a partial checksum
+ *    inside the frame, no flag but NEEDS_CSUM;
  *  - transmit completions have length 0; receive completions at most
  *    12 + 65550 bytes;
  *  - the host queue never holds more than VNET_RXQ_FRAMES frames;
  *  - while the rings are not corrupted, the device never asks for a reset.
  *
- * Input: byte 0: bit 0 MRG_RXBUF, bit 1 CSUM, bit 2 EVENT_IDX. Then
+ * Input: byte 0: bit 0 MRG_RXBUF, bit 1 CSUM, bit 2 EVENT_IDX, bit 3 a
+ * backend with offloads, bit 4 no GUEST_CSUM, bit 5 no HOST_TSO4/6, bit 6
+ * no GUEST_TSO4/6, bit 7 no ECN either way. Then
  * operations, an opcode byte each (op % 6):
  *   0 transmit chain: shape byte (bits 0-1 segments - 1, bit 2 a writable
  *     segment, bit 3 outside RAM, bit 4 one indirect table of 200 tiny
- *     segments), header flags, gso_type, csum_start, csum_offset (one
- *     byte each), length (2 bytes, scaled by 2 up to 131070);
+ *     segments), header flags, gso_type, csum_start, csum_offset,
+ *     gso_size, hdr_len (one byte each), length (2 bytes, scaled by 2 up
+ *     to 131070);
  *   1 receive buffer: length byte (x 16), bit 7 of a second byte: readable;
- *   2 inject a frame: length (2 bytes, scaled by 2), fill byte;
+ *   2 inject a frame: length (2 bytes, scaled by 2), fill byte; with
+ *     offloads a header too: flags, gso_type, csum_start, gso_size;
  *   3 serve and reap both queues, with the checks;
  *   4 corrupt a ring byte (queue bit, 2-byte offset, value);
  *   5 reset the device and start over on zeroed rings.
@@ -80,7 +88,28 @@ static void be_destroy(struct netbe *be)
 	(void)be;
 }
 
+static int be_send_hdr(struct netbe *be, const struct netbe_hdr *h, const void *frame, size_t len)
+{
+	uint8_t type = h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+	size_t start = le16toh(h->csum_start), off = le16toh(h->csum_offset);
+
+	CHECK((h->flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM) == 0);
+	CHECK(h->gso_type == VIRTIO_NET_HDR_GSO_NONE || type == VIRTIO_NET_HDR_GSO_TCPV4 ||
+	      type == VIRTIO_NET_HDR_GSO_TCPV6);
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		CHECK(h->gso_size && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+		      le16toh(h->hdr_len) <= len);
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		CHECK(start < len && off + 2 <= len - start);
+	return be_send(be, frame, len);
+}
+
 static const struct netbe_ops be_ops = {.name = "fuzz", .send = be_send, .destroy = be_destroy};
+static const struct netbe_ops be_offload_ops = {.name = "fuzz-offloads",
+						.send = be_send,
+						.offloads = NETBE_OFFLOADS,
+						.send_hdr = be_send_hdr,
+						.destroy = be_destroy};
 
 struct fz {
 	struct netbe be;
@@ -145,6 +174,8 @@ static void tx_post(struct fz *z, struct in *in)
 
 	hdr.csum_start = htole16(byte(in));
 	hdr.csum_offset = htole16(byte(in));
+	hdr.gso_size = htole16(byte(in) * 8);
+	hdr.hdr_len = htole16(byte(in));
 	len = (uint32_t)(byte(in) | byte(in) << 8) * 2;
 	if (!room(&z->tx))
 		return;
@@ -194,7 +225,16 @@ static void inject(struct fz *z, struct in *in)
 	size_t len = (size_t)(byte(in) | byte(in) << 8) * 2;
 
 	memset(frame, byte(in), len);
-	netbe_deliver(&z->be, frame, len);
+	if (netbe_has_offloads(&z->be)) {
+		struct netbe_hdr h = {.flags = byte(in), .gso_type = byte(in)};
+
+		h.csum_start = htole16(byte(in));
+		h.csum_offset = htole16(16);
+		h.gso_size = htole16(byte(in) * 8);
+		netbe_deliver_hdr(&z->be, &h, frame, len);
+	} else {
+		netbe_deliver(&z->be, frame, len);
+	}
 }
 
 static void serve(struct fz *z)
@@ -235,7 +275,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		log_set_file(devnull);
 	}
 	memset(&z, 0, sizeof(z));
-	z.be.ops = &be_ops;
+	z.be.ops = (cfg & 8) ? &be_offload_ops : &be_ops;
 	CHECK(rh_init(&z.rx, QSIZE, RX_RAM) == 0);
 	CHECK(rh_init(&z.tx, QSIZE, TX_RAM) == 0);
 	z.rx.event_idx = z.tx.event_idx = cfg & 4;
@@ -248,6 +288,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		feat &= ~(1ull << VIRTIO_NET_F_MRG_RXBUF);
 	if (!(cfg & 2))
 		feat &= ~(1ull << VIRTIO_NET_F_CSUM);
+	if (cfg & 16)
+		feat &= ~NETBE_F_GUEST_CSUM;
+	if (cfg & 32)
+		feat &= ~(NETBE_F_HOST_TSO4 | NETBE_F_HOST_TSO6);
+	if (cfg & 64)
+		feat &= ~(NETBE_F_GUEST_TSO4 | NETBE_F_GUEST_TSO6);
+	if (cfg & 128)
+		feat &= ~(NETBE_F_GUEST_ECN | NETBE_F_HOST_ECN);
 	vnet_set_features(z.n, feat);
 	rings_start(&z);
 	for (unsigned int ops = 0; in.n && ops < 512; ops++) {

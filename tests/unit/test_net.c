@@ -6,7 +6,10 @@
  * oversized, scattered over hundreds of descriptors; 19: no receive
  * buffers while the host floods, too small buffers), receive with and
  * without merged buffers, waiting for more merged buffers, the
- * configuration space, the MAC derivation and reset.
+ * configuration space, the MAC derivation and reset; with a backend that
+ * has offloads (as a tap), the offload features, TSO and partial checksums
+ * passed through both ways, and the headers the negotiated features do
+ * not allow refused or fixed.
  *
  * Queues are real virtqueues over fake guest RAM driven by the ring
  * harness (one harness per queue), the backend a recorder
@@ -94,7 +97,7 @@ static void fx_start(struct fx *f, uint64_t features)
 	assert_int_equal(vnet_start(f->n, VNET_TX_QUEUE, &f->txq, f->tx_kick, &cb), 0);
 }
 
-static int setup(void **state)
+static int setup_with(void **state, bool offloads)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
@@ -105,7 +108,10 @@ static int setup(void **state)
 	f->be = calloc(1, sizeof(*f->be));
 	if (!f->be)
 		return -1;
-	fnb_init(f->be);
+	if (offloads)
+		fnb_init_offloads(f->be);
+	else
+		fnb_init(f->be);
 	f->rx_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	f->tx_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	f->n = vnet_create(&f->be->be, test_mac);
@@ -113,6 +119,17 @@ static int setup(void **state)
 		return -1;
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, false);
+}
+
+/* A backend with offloads, as a tap. */
+static int setup_offloads(void **state)
+{
+	return setup_with(state, true);
 }
 
 static int teardown(void **state)
@@ -726,7 +743,240 @@ static void test_create_bad_args(void **state)
 	assert_null(vnet_create(&nobe, test_mac));
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+/* ---- offloads (a backend that takes headers) -------------------------------------------- */
+
+static const uint64_t host_offloads = NETBE_F_HOST_TSO4 | NETBE_F_HOST_TSO6 | NETBE_F_HOST_ECN;
+
+static void test_offload_features(void **state)
+{
+	struct fx *f = *state;
+	struct fake_netbe plain;
+	struct vnet *n;
+
+	/* Offered only with a backend that can honour them. */
+	assert_int_equal(vnet_features(f->n) & NETBE_OFFLOADS, NETBE_OFFLOADS);
+	fnb_init(&plain);
+	n = vnet_create(&plain.be, test_mac);
+	assert_non_null(n);
+	assert_int_equal(vnet_features(n) & NETBE_OFFLOADS, 0);
+	vnet_destroy(n);
+
+	/* The backend hears the GUEST_* offloads the guest took... */
+	vnet_set_features(f->n, all_features(f));
+	assert_int_equal(f->be->rx_offloads, NETBE_F_GUEST_ALL);
+	/* ...and no TSO or ECN without the checksum offload they need. */
+	vnet_set_features(f->n, all_features(f) & ~NETBE_F_GUEST_CSUM);
+	assert_int_equal(f->be->rx_offloads, 0);
+	vnet_set_features(f->n, all_features(f) & ~(NETBE_F_GUEST_TSO4 | NETBE_F_GUEST_TSO6));
+	assert_int_equal(f->be->rx_offloads, NETBE_F_GUEST_CSUM);
+	assert_int_equal(f->be->set_offloads, 3);
+}
+
+/* A TSO frame with a partial checksum goes to the backend as the guest left it. */
+static void test_tx_tso(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_net_hdr_v1 hdr = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+					.hdr_len = htole16(66),
+					.gso_size = htole16(1448),
+					.csum_start = htole16(34),
+					.csum_offset = htole16(16)};
+	static uint8_t frame[30000];
+
+	fx_start(f, all_features(f));
+	pattern(frame, sizeof(frame), 4);
+	tx_post(f, &hdr, frame, sizeof(frame));
+	vnet_process(f->n);
+	assert_int_equal(f->be->sent, 1);
+	assert_int_equal(f->be->sent_hdr, 1);
+	assert_int_equal(f->be->len[0], sizeof(frame));
+	/* Unchanged, the checksum field included: the host kernel finishes it. */
+	assert_memory_equal(f->be->frame[0], frame, sizeof(frame));
+	assert_int_equal(f->be->hdr[0].gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(le16toh(f->be->hdr[0].gso_size), 1448);
+	assert_int_equal(le16toh(f->be->hdr[0].hdr_len), 66);
+	assert_int_equal(f->be->hdr[0].flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(le16toh(f->be->hdr[0].csum_start), 34);
+	assert_int_equal(le16toh(f->be->hdr[0].csum_offset), 16);
+	assert_int_equal(stats(f).tx_gso, 1);
+	assert_int_equal(stats(f).tx_malformed, 0);
+}
+
+/* TSO headers the features do not allow, or malformed: dropped and counted; the queue goes on. */
+static void test_tx_tso_refused(void **state)
+{
+	struct fx *f = *state;
+	const struct virtio_net_hdr_v1 good = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					       .gso_type = VIRTIO_NET_HDR_GSO_TCPV6,
+					       .hdr_len = htole16(86),
+					       .gso_size = htole16(1428),
+					       .csum_start = htole16(54),
+					       .csum_offset = htole16(16)};
+	struct virtio_net_hdr_v1 bad[6];
+	static uint8_t frame[4000];
+	unsigned int i;
+
+	for (i = 0; i < 6; i++)
+		bad[i] = good;
+	bad[0].gso_size = 0;			     /* no segment size */
+	bad[1].flags = 0;			     /* no partial checksum */
+	bad[2].gso_type = VIRTIO_NET_HDR_GSO_UDP;    /* UFO: never offered */
+	bad[3].gso_type |= VIRTIO_NET_HDR_GSO_ECN;   /* HOST_ECN not negotiated */
+	bad[4].hdr_len = htole16(sizeof(frame) + 1); /* header past the frame */
+	bad[5].gso_type = 7;			     /* no such type */
+	fx_start(f, all_features(f) & ~NETBE_F_HOST_ECN);
+	pattern(frame, sizeof(frame), 2);
+	for (i = 0; i < 6; i++)
+		tx_post(f, &bad[i], frame, sizeof(frame));
+	tx_post(f, &good, frame, sizeof(frame));
+	vnet_process(f->n);
+	assert_int_equal(stats(f).tx_malformed, 6);
+	assert_int_equal(f->be->sent, 1);
+	assert_int_equal(f->be->hdr[0].gso_type, VIRTIO_NET_HDR_GSO_TCPV6);
+	for (i = 0; i < 7; i++) {
+		uint32_t id, len;
+
+		used(&f->tx, &id, &len);
+	}
+}
+
+/* TSO the driver did not take (or took without CSUM): a GSO frame is malformed. */
+static void test_tx_tso_not_negotiated(void **state)
+{
+	struct fx *f = *state;
+	const struct virtio_net_hdr_v1 hdr = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					      .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+					      .gso_size = htole16(1448),
+					      .csum_start = htole16(34),
+					      .csum_offset = htole16(16)};
+	static uint8_t frame[3000];
+
+	fx_start(f, all_features(f) & ~NETBE_F_HOST_TSO4);
+	tx_post(f, &hdr, frame, sizeof(frame));
+	vnet_process(f->n);
+	assert_int_equal(stats(f).tx_malformed, 1);
+	vnet_stop(f->n);
+	rh_fini(&f->rx);
+	rh_fini(&f->tx);
+	fx_start(f, all_features(f) & ~(1ull << VIRTIO_NET_F_CSUM));
+	tx_post(f, &hdr, frame, sizeof(frame));
+	vnet_process(f->n);
+	assert_int_equal(stats(f).tx_malformed, 2);
+	assert_int_equal(f->be->sent, 0);
+}
+
+/* From the backend: a large TCP segment with a partial checksum reaches the guest as it is. */
+static void test_rx_tso(void **state)
+{
+	struct fx *f = *state;
+	const struct netbe_hdr in = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				     .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+				     .hdr_len = htole16(66),
+				     .gso_size = htole16(1448),
+				     .csum_start = htole16(34),
+				     .csum_offset = htole16(16),
+				     .num_buffers = htole16(77)};
+	const struct netbe_hdr valid = {.flags = VIRTIO_NET_HDR_F_DATA_VALID | 0x40,
+					.gso_size = htole16(9)};
+	static uint8_t frame[40000];
+	struct virtio_net_hdr_v1 hdr;
+	uint64_t g;
+	uint32_t id, len;
+
+	fx_start(f, all_features(f));
+	pattern(frame, sizeof(frame), 6);
+	g = rx_post(f, VNET_HDR_LEN + sizeof(frame));
+	fnb_inject_hdr(f->be, &in, frame, sizeof(frame));
+	vnet_process(f->n);
+	used(&f->rx, &id, &len);
+	assert_int_equal(len, VNET_HDR_LEN + sizeof(frame));
+	memcpy(&hdr, host(&f->rx, g, VNET_HDR_LEN), VNET_HDR_LEN);
+	assert_int_equal(hdr.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(hdr.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(le16toh(hdr.gso_size), 1448);
+	assert_int_equal(le16toh(hdr.hdr_len), 66);
+	assert_int_equal(le16toh(hdr.csum_start), 34);
+	assert_int_equal(le16toh(hdr.csum_offset), 16);
+	assert_int_equal(le16toh(hdr.num_buffers), 1); /* the device's, not the backend's */
+	assert_memory_equal(host(&f->rx, g + VNET_HDR_LEN, sizeof(frame)), frame, sizeof(frame));
+	assert_int_equal(stats(f).rx_gso, 1);
+
+	/* DATA_VALID passes with GUEST_CSUM; unknown flags and stray fields do not. */
+	g = rx_post(f, 2048);
+	fnb_inject_hdr(f->be, &valid, frame, 100);
+	vnet_process(f->n);
+	used(&f->rx, &id, &len);
+	memcpy(&hdr, host(&f->rx, g, VNET_HDR_LEN), VNET_HDR_LEN);
+	assert_int_equal(hdr.flags, VIRTIO_NET_HDR_F_DATA_VALID);
+	assert_int_equal(hdr.gso_size, 0);
+}
+
+/*
+ * Offloads the guest did not (or no longer) take: a partial checksum is
+ * finished by the device, DATA_VALID cleared, a TCP segment (which cannot
+ * be undone here) and a partial checksum outside the frame dropped.
+ */
+static void test_rx_offloads_not_negotiated(void **state)
+{
+	struct fx *f = *state;
+	const struct netbe_hdr csum = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				       .csum_start = htole16(34),
+				       .csum_offset = htole16(6)};
+	const struct netbe_hdr valid = {.flags = VIRTIO_NET_HDR_F_DATA_VALID};
+	const struct netbe_hdr gso = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				      .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+				      .gso_size = htole16(1448),
+				      .csum_start = htole16(34),
+				      .csum_offset = htole16(16)};
+	const struct netbe_hdr outside = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					  .csum_start = htole16(100),
+					  .csum_offset = htole16(0)};
+	struct virtio_net_hdr_v1 hdr;
+	uint8_t frame[101];
+	uint64_t g;
+	uint32_t id, len, s;
+
+	fx_start(f, all_features(f) & ~(NETBE_F_GUEST_CSUM | host_offloads));
+	pattern(frame, sizeof(frame), 9);
+	frame[40] = 0x12;
+	frame[41] = 0x34;
+	g = rx_post(f, 2048);
+	fnb_inject_hdr(f->be, &csum, frame, sizeof(frame));
+	vnet_process(f->n);
+	used(&f->rx, &id, &len);
+	memcpy(&hdr, host(&f->rx, g, VNET_HDR_LEN), VNET_HDR_LEN);
+	assert_int_equal(hdr.flags, 0);
+	assert_int_equal(hdr.csum_start, 0);
+	s = ref_sum(host(&f->rx, g + VNET_HDR_LEN + 34, sizeof(frame) - 34), sizeof(frame) - 34) +
+	    0x1234u;
+	s = (s & 0xffff) + (s >> 16);
+	assert_int_equal(s, 0xffff);
+
+	g = rx_post(f, 2048);
+	fnb_inject_hdr(f->be, &valid, frame, sizeof(frame));
+	vnet_process(f->n);
+	used(&f->rx, &id, &len);
+	memcpy(&hdr, host(&f->rx, g, VNET_HDR_LEN), VNET_HDR_LEN);
+	assert_int_equal(hdr.flags, 0);
+
+	rx_post(f, 2048);
+	fnb_inject_hdr(f->be, &gso, frame, sizeof(frame));
+	fnb_inject_hdr(f->be, &outside, frame, sizeof(frame));
+	vnet_process(f->n);
+	assert_false(rh_get_used(&f->rx, &id, &len)); /* the buffer is still free */
+	assert_int_equal(stats(f).rx_dropped_offload, 2);
+	assert_int_equal(stats(f).rx_queued, 0);
+	/* ...and the next frame takes it. */
+	fnb_inject_hdr(f->be, &valid, frame, 60);
+	vnet_process(f->n);
+	used(&f->rx, &id, &len);
+	assert_int_equal(len, VNET_HDR_LEN + 60);
+	assert_int_equal(stats(f).rx_frames, 3);
+}
+
+#define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define TO(fn) cmocka_unit_test_setup_teardown(fn, setup_offloads, teardown)
 
 int main(void)
 {
@@ -747,6 +997,12 @@ int main(void)
 		T(test_reset_restart),
 		T(test_worker_kick),
 		T(test_config),
+		TO(test_offload_features),
+		TO(test_tx_tso),
+		TO(test_tx_tso_refused),
+		TO(test_tx_tso_not_negotiated),
+		TO(test_rx_tso),
+		TO(test_rx_offloads_not_negotiated),
 		cmocka_unit_test(test_mac_from_seed),
 		cmocka_unit_test(test_create_bad_args),
 	};

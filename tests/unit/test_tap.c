@@ -3,10 +3,11 @@
  * Unit tests for the tap backend (src/net/tap.c) on a stand-in tap: one end
  * of a SOCK_SEQPACKET socketpair, which keeps frame boundaries as a tap
  * does. The test holds the other end, as the host's side of the tap:
- * what the guest sends must arrive there with a 12-byte virtio-net header
- * of zeros; what the host writes must reach the device without it; frames
- * the kernel would never send without offloads (short, GSO, partial
- * checksum) are dropped and counted; the backend stops reading while the
+ * what the guest sends must arrive there behind a 12-byte virtio-net
+ * header (zeros, or the offload header the device gave); what the host
+ * writes must reach the device with its header split off (offloads are
+ * the device's to check); frames too short to hold a header and an
+ * Ethernet header are dropped and counted; the backend stops reading while the
  * device has no room and starts again on rx_resume; and a tap that goes
  * away fails the backend once, without taking anything else down.
  *
@@ -43,6 +44,7 @@ struct peer {
 	bool can;    /* atomic: what can_rx answers */
 	unsigned int n;
 	size_t len[MAX_FRAMES];
+	struct netbe_hdr hdr[MAX_FRAMES];
 	uint8_t frame[MAX_FRAMES][2048];
 };
 
@@ -55,13 +57,15 @@ struct fx {
 
 static FILE *devnull;
 
-static void peer_rx(void *opaque, const void *frame, size_t len)
+static void peer_rx(void *opaque, const struct netbe_hdr *hdr, const void *frame, size_t len)
 {
 	struct peer *p = opaque;
 
-	if (p->n < MAX_FRAMES && len <= sizeof(p->frame[0])) {
+	/* A tap always has a header: a frame without one is not recorded (the test fails). */
+	if (hdr && p->n < MAX_FRAMES && len <= sizeof(p->frame[0])) {
 		memcpy(p->frame[p->n], frame, len);
 		p->len[p->n] = len;
+		p->hdr[p->n] = *hdr;
 	}
 	p->n++;
 	sem_post(&p->got);
@@ -197,8 +201,12 @@ static void test_receive(void **state)
 	assert_int_equal(st.rx_dropped, 0);
 }
 
-/* What a tap without offloads never sends is dropped; the next good frame still goes. */
-static void test_receive_malformed(void **state)
+/*
+ * Too short for a header and an Ethernet header: dropped. Offload headers
+ * (a TCP segment, a partial checksum) go to the device as they came, for
+ * it to check against what the guest negotiated.
+ */
+static void test_receive_offloads_and_short(void **state)
 {
 	struct fx *f = *state;
 	struct virtio_net_hdr_v1 good = {.gso_type = VIRTIO_NET_HDR_GSO_NONE};
@@ -215,13 +223,47 @@ static void test_receive_malformed(void **state)
 	host_write(f, &gso, frame, sizeof(frame));
 	host_write(f, &csum, frame, sizeof(frame));
 	host_write(f, &good, frame, 100);
-	wait_sem(&f->peer.got, "the good frame");
+	for (int i = 0; i < 3; i++)
+		wait_sem(&f->peer.got, "a frame");
 
-	assert_int_equal(f->peer.n, 1);
-	assert_int_equal(f->peer.len[0], 100);
+	assert_int_equal(f->peer.n, 3);
+	assert_int_equal(f->peer.hdr[0].gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(f->peer.hdr[0].gso_size, 1448);
+	assert_int_equal(f->peer.len[0], 1514);
+	assert_int_equal(f->peer.hdr[1].flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(f->peer.hdr[1].csum_start, 34);
+	assert_int_equal(f->peer.hdr[1].csum_offset, 16);
+	assert_int_equal(f->peer.len[2], 100);
+	assert_int_equal(f->peer.hdr[2].flags, 0);
 	net_tap_get_stats(f->be, &st);
-	assert_int_equal(st.rx_frames, 1);
-	assert_int_equal(st.rx_dropped, 4);
+	assert_int_equal(st.rx_frames, 3);
+	assert_int_equal(st.rx_dropped, 2);
+}
+
+/* With offloads, the device's header goes to the kernel in front of the frame, unchanged. */
+static void test_send_hdr(void **state)
+{
+	struct fx *f = *state;
+	struct netbe_hdr h = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+			      .gso_type = VIRTIO_NET_HDR_GSO_TCPV6,
+			      .hdr_len = 74,
+			      .gso_size = 1428,
+			      .csum_start = 54,
+			      .csum_offset = 16};
+	uint8_t frame[1600], got[HDR + 1700];
+	struct net_tap_stats st;
+
+	assert_true(netbe_has_offloads(f->be));
+	assert_int_equal(f->be->ops->offloads & NETBE_F_HOST_TSO6, NETBE_F_HOST_TSO6);
+	make_frame(frame, sizeof(frame), 8);
+	assert_int_equal(f->be->ops->send_hdr(f->be, &h, frame, sizeof(frame)), 0);
+	assert_int_equal(read(f->host, got, sizeof(got)), HDR + sizeof(frame));
+	assert_memory_equal(got, &h, HDR);
+	assert_memory_equal(got + HDR, frame, sizeof(frame));
+	net_tap_get_stats(f->be, &st);
+	assert_int_equal(st.tx_frames, 1);
+	/* Not a tap: the kernel's TUNSETOFFLOAD is refused, and said so. */
+	assert_true(netbe_set_rx_offloads(f->be, NETBE_F_GUEST_ALL) < 0);
 }
 
 /* No room in the device: the frame stays in the tap until rx_resume finds room. */
@@ -315,7 +357,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_send, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_receive_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_offloads_and_short, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_hdr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone_on_send, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone_on_read, setup, teardown),

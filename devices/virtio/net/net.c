@@ -25,6 +25,22 @@
 #include "virtio/pci/vpci.h"
 
 _Static_assert(sizeof(struct virtio_net_hdr_v1) == VNET_HDR_LEN, "virtio_net_hdr_v1 layout");
+_Static_assert(sizeof(struct netbe_hdr) == VNET_HDR_LEN &&
+		       offsetof(struct netbe_hdr, csum_offset) ==
+			       offsetof(struct virtio_net_hdr_v1, csum_offset) &&
+		       offsetof(struct netbe_hdr, num_buffers) ==
+			       offsetof(struct virtio_net_hdr_v1, num_buffers),
+	       "netbe_hdr is virtio_net_hdr_v1");
+_Static_assert(NETBE_F_GUEST_CSUM == 1ull << VIRTIO_NET_F_GUEST_CSUM &&
+		       NETBE_F_GUEST_TSO4 == 1ull << VIRTIO_NET_F_GUEST_TSO4 &&
+		       NETBE_F_GUEST_TSO6 == 1ull << VIRTIO_NET_F_GUEST_TSO6 &&
+		       NETBE_F_GUEST_ECN == 1ull << VIRTIO_NET_F_GUEST_ECN &&
+		       NETBE_F_HOST_TSO4 == 1ull << VIRTIO_NET_F_HOST_TSO4 &&
+		       NETBE_F_HOST_TSO6 == 1ull << VIRTIO_NET_F_HOST_TSO6 &&
+		       NETBE_F_HOST_ECN == 1ull << VIRTIO_NET_F_HOST_ECN,
+	       "virtio-net feature bits");
+
+#define F_CSUM (1ull << VIRTIO_NET_F_CSUM)
 
 /* struct virtio_net_config up to mtu: mac[6], status, max_virtqueue_pairs, mtu. */
 #define CFG_SIZE 12u
@@ -33,6 +49,8 @@ _Static_assert(sizeof(struct virtio_net_hdr_v1) == VNET_HDR_LEN, "virtio_net_hdr
 
 struct rx_frame {
 	size_t len;
+	bool has_hdr; /* the backend gave a header (offloads) */
+	struct netbe_hdr hdr;
 	uint8_t data[];
 };
 
@@ -124,11 +142,49 @@ uint64_t vnet_features(const struct vnet *n)
 	return n->offered;
 }
 
+uint64_t vnet_negotiated(struct vnet *n)
+{
+	uint64_t f;
+
+	pthread_mutex_lock(&n->lock);
+	f = n->negotiated;
+	pthread_mutex_unlock(&n->lock);
+	return f;
+}
+
+/*
+ * What @negotiated really turns on: an offload whose prerequisite the
+ * driver did not take (TSO without its checksum offload, ECN without TSO)
+ * stays off, whatever the driver wrote.
+ */
+static uint64_t effective_features(uint64_t negotiated)
+{
+	if (!(negotiated & F_CSUM))
+		negotiated &= ~(NETBE_F_HOST_TSO4 | NETBE_F_HOST_TSO6 | NETBE_F_HOST_ECN);
+	if (!(negotiated & (NETBE_F_HOST_TSO4 | NETBE_F_HOST_TSO6)))
+		negotiated &= ~NETBE_F_HOST_ECN;
+	if (!(negotiated & NETBE_F_GUEST_CSUM))
+		negotiated &= ~(NETBE_F_GUEST_TSO4 | NETBE_F_GUEST_TSO6 | NETBE_F_GUEST_ECN);
+	if (!(negotiated & (NETBE_F_GUEST_TSO4 | NETBE_F_GUEST_TSO6)))
+		negotiated &= ~NETBE_F_GUEST_ECN;
+	return negotiated;
+}
+
 void vnet_set_features(struct vnet *n, uint64_t negotiated)
 {
+	uint64_t eff = effective_features(negotiated & n->offered);
+	int r;
+
 	pthread_mutex_lock(&n->lock);
-	n->negotiated = negotiated & n->offered;
+	n->negotiated = eff;
 	pthread_mutex_unlock(&n->lock);
+	/*
+	 * Frames the backend queued under older settings may still come:
+	 * rx_frame checks each header against n->negotiated, not this.
+	 */
+	if (netbe_has_offloads(n->be) && (r = netbe_set_rx_offloads(n->be, eff)) < 0)
+		log_ratelimited(LOG_DEBUG, "virtio-net: backend receive offloads: %s",
+				strerror(-r));
 }
 
 void vnet_get_stats(struct vnet *n, struct vnet_stats *st)
@@ -167,7 +223,7 @@ static bool peer_can_rx(void *opaque)
 	return ok;
 }
 
-static void peer_rx(void *opaque, const void *frame, size_t len)
+static void peer_rx(void *opaque, const struct netbe_hdr *hdr, const void *frame, size_t len)
 {
 	struct vnet *n = opaque;
 	struct rx_frame *f = NULL;
@@ -194,6 +250,9 @@ static void peer_rx(void *opaque, const void *frame, size_t len)
 		goto out;
 	}
 	f->len = len;
+	f->has_hdr = hdr != NULL;
+	if (hdr)
+		f->hdr = *hdr;
 	memcpy(f->data, frame, len);
 	n->q[(n->qhead + n->qcount) % VNET_RXQ_FRAMES] = f;
 	n->qcount++;
@@ -288,15 +347,64 @@ static uint32_t csum_add(const uint8_t *p, size_t len)
 }
 
 /*
+ * A partial checksum (CHECKSUM_PARTIAL): the sender stored the
+ * pseudo-header sum in the field at @start + @off; the sum from @start to
+ * the end of the frame, field included, folded and inverted, is the
+ * checksum. 0 becomes 0xffff, which means the same and is not "no
+ * checksum" for UDP. The caller checked @start + @off + 2 <= @flen.
+ */
+static void csum_complete(uint8_t *frame, size_t flen, size_t start, size_t off)
+{
+	uint16_t c = csum_fold(csum_add(frame + start, flen - start));
+
+	if (c == 0)
+		c = 0xffff;
+	frame[start + off] = (uint8_t)(c >> 8);
+	frame[start + off + 1] = (uint8_t)c;
+}
+
+/* A NEEDS_CSUM header's start and offset leave room for the field in @flen bytes. */
+static bool csum_range_ok(const struct netbe_hdr *h, size_t flen)
+{
+	size_t start = le16toh(h->csum_start), off = le16toh(h->csum_offset);
+
+	return start < flen && off <= flen - start && flen - start - off >= 2;
+}
+
+/*
+ * A header's segmentation offload is one @f allows (the HOST_* bits on
+ * transmit, or the GUEST_* bits on receive, in @tso4/@tso6/@ecn) and well
+ * formed: TCP over IPv4 or IPv6, ECN only with its feature, a segment
+ * size, a partial checksum.
+ */
+static bool gso_ok(const struct netbe_hdr *h, uint64_t f, uint64_t tso4, uint64_t tso6,
+		   uint64_t ecn)
+{
+	uint8_t type = h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+
+	if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return true;
+	if ((type == VIRTIO_NET_HDR_GSO_TCPV4 && !(f & tso4)) ||
+	    (type == VIRTIO_NET_HDR_GSO_TCPV6 && !(f & tso6)) ||
+	    (type != VIRTIO_NET_HDR_GSO_TCPV4 && type != VIRTIO_NET_HDR_GSO_TCPV6))
+		return false;
+	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(f & ecn))
+		return false;
+	return le16toh(h->gso_size) != 0 && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+}
+
+/*
  * Validate and send one transmit chain. The whole chain is copied once into
  * txbuf; every decision is made on that copy. 0: sent (or refused by the
  * backend); -EINVAL: malformed, dropped.
  */
 static int tx_chain(struct vnet *n, const struct virtq_chain *ch)
 {
-	struct virtio_net_hdr_v1 hdr;
+	struct netbe_hdr hdr, out = {0};
 	uint8_t *frame = n->txbuf + VNET_HDR_LEN;
+	bool hw = netbe_has_offloads(n->be);
 	size_t flen;
+	int r;
 
 	if (ch->nr_read != ch->nr_segs || ch->nr_segs > VNET_TX_MAX_SEGS)
 		return -EINVAL;
@@ -306,33 +414,33 @@ static int tx_chain(struct vnet *n, const struct virtq_chain *ch)
 		return -EINVAL;
 	memcpy(&hdr, n->txbuf, sizeof(hdr));
 	flen = ch->read_len - VNET_HDR_LEN;
-	if (hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE)
-		return -EINVAL; /* no HOST_TSO/UFO offered */
+	/* Only what was negotiated (HOST_TSO* with a backend that takes them). */
+	if (!gso_ok(&hdr, n->negotiated, NETBE_F_HOST_TSO4, NETBE_F_HOST_TSO6, NETBE_F_HOST_ECN) ||
+	    (hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE && le16toh(hdr.hdr_len) > flen))
+		return -EINVAL;
 	if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		size_t start = le16toh(hdr.csum_start), off = le16toh(hdr.csum_offset);
-		uint16_t c;
-
-		if (!(n->negotiated & (1ull << VIRTIO_NET_F_CSUM)))
+		if (!(n->negotiated & F_CSUM) || !csum_range_ok(&hdr, flen))
 			return -EINVAL;
-		if (start >= flen || off > flen - start || flen - start - off < 2)
-			return -EINVAL;
-		/*
-		 * The guest stored the pseudo-header sum in the checksum field
-		 * (CHECKSUM_PARTIAL): the sum from csum_start to the end,
-		 * field included, folded and inverted, is the checksum. 0
-		 * becomes 0xffff, which means the same and is not "no
-		 * checksum" for UDP.
-		 */
-		c = csum_fold(csum_add(frame + start, flen - start));
-		if (c == 0)
-			c = 0xffff;
-		frame[start + off] = (uint8_t)(c >> 8);
-		frame[start + off + 1] = (uint8_t)c;
+		/* A backend with offloads has its kernel finish it. */
+		if (!hw)
+			csum_complete(frame, flen, le16toh(hdr.csum_start),
+				      le16toh(hdr.csum_offset));
 	}
-	if (netbe_send(n->be, frame, flen) < 0) {
+	if (hw) {
+		/* The header as read, minus flags with no meaning on transmit. */
+		out = hdr;
+		out.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		out.num_buffers = 0;
+		r = n->be->ops->send_hdr(n->be, &out, frame, flen);
+	} else {
+		r = netbe_send(n->be, frame, flen);
+	}
+	if (r < 0) {
 		n->st.tx_errors++;
 		return 0;
 	}
+	if (out.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		n->st.tx_gso++;
 	n->st.tx_frames++;
 	n->st.tx_bytes += flen;
 	return 0;
@@ -383,17 +491,59 @@ static void rx_push_zero(struct vnet *n, unsigned int cnt)
 enum rx_result { RX_DONE, RX_WAIT };
 
 /*
+ * The header for the guest from the backend's header of @f, by what the
+ * guest negotiated now (it may have changed since the backend was told):
+ * a partial checksum the guest did not take is finished here (and the
+ * flag cleared in @f, so a retry does not redo it); DATA_VALID only with
+ * GUEST_CSUM; a segmentation offload it did not take cannot be undone
+ * here: -EINVAL, the frame is dropped.
+ */
+static int rx_offloads(struct vnet *n, struct rx_frame *f, struct netbe_hdr *hdr)
+{
+	bool csum = n->negotiated & NETBE_F_GUEST_CSUM;
+
+	if (!gso_ok(&f->hdr, n->negotiated, NETBE_F_GUEST_TSO4, NETBE_F_GUEST_TSO6,
+		    NETBE_F_GUEST_ECN))
+		return -EINVAL;
+	if (f->hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (!csum_range_ok(&f->hdr, f->len))
+			return -EINVAL;
+		if (!csum) {
+			csum_complete(f->data, f->len, le16toh(f->hdr.csum_start),
+				      le16toh(f->hdr.csum_offset));
+			f->hdr.flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		}
+	}
+	*hdr = f->hdr;
+	hdr->flags &= csum ? VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID : 0;
+	if (hdr->gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		hdr->gso_size = hdr->hdr_len = 0;
+	if (!(hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		hdr->csum_start = hdr->csum_offset = 0;
+	hdr->num_buffers = htole16(1);
+	return 0;
+}
+
+/*
  * Put one frame into receive buffers. RX_DONE: delivered or dropped (the
  * frame leaves the host queue); RX_WAIT: no buffers yet, the frame stays.
  */
-static enum rx_result rx_frame(struct vnet *n, const struct rx_frame *f)
+static enum rx_result rx_frame(struct vnet *n, struct rx_frame *f)
 {
 	bool mrg = n->negotiated & (1ull << VIRTIO_NET_F_MRG_RXBUF);
-	struct virtio_net_hdr_v1 hdr = {.gso_type = VIRTIO_NET_HDR_GSO_NONE,
-					.num_buffers = htole16(1)};
+	struct netbe_hdr hdr = {.gso_type = VIRTIO_NET_HDR_GSO_NONE, .num_buffers = htole16(1)};
 	uint64_t need = VNET_HDR_LEN + f->len, off = 0;
 	unsigned int cnt = 0;
 	int r;
+
+	if (f->has_hdr && rx_offloads(n, f, &hdr) < 0) {
+		n->st.rx_dropped_offload++;
+		log_ratelimited(LOG_DEBUG, "virtio-net: received frame's offload not negotiated, "
+					   "dropped");
+		return RX_DONE;
+	}
+	if (hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		n->st.rx_gso++;
 
 	while (off < need) {
 		struct virtq_chain *ch = cnt ? &n->chain : &n->first;
@@ -447,7 +597,7 @@ static enum rx_result rx_frame(struct vnet *n, const struct rx_frame *f)
 	if (cnt > 1) {
 		uint16_t nb = htole16((uint16_t)cnt);
 
-		virtq_chain_write(&n->first, offsetof(struct virtio_net_hdr_v1, num_buffers), &nb,
+		virtq_chain_write(&n->first, offsetof(struct netbe_hdr, num_buffers), &nb,
 				  sizeof(nb));
 	}
 	for (unsigned int i = 0; i < cnt; i++)
@@ -684,6 +834,8 @@ struct vnet *vnet_create(struct netbe *be, const uint8_t mac[6])
 		     1ull << VIRTIO_RING_F_INDIRECT_DESC | 1ull << VIRTIO_NET_F_MAC |
 		     1ull << VIRTIO_NET_F_STATUS | 1ull << VIRTIO_NET_F_MRG_RXBUF |
 		     1ull << VIRTIO_NET_F_CSUM;
+	if (netbe_has_offloads(be))
+		n->offered |= be->ops->offloads & NETBE_OFFLOADS;
 	netbe_connect(be, &(struct netbe_peer){.rx = peer_rx, .can_rx = peer_can_rx, .opaque = n});
 	return n;
 }

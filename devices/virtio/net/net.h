@@ -15,9 +15,17 @@
  *    would drop a bad checksum). Offering it is what lets Linux use
  *    scatter-gather TX (it ties NETIF_F_SG to a checksum offload), and one
  *    pass over a frame the device copies anyway costs little.
- * Not offered: GUEST_CSUM (frames from the backend are complete, nothing
- * to save), TSO/UFO either way (the backend would need whole segments; a
- * GSO frame from the guest is malformed), MTU, CTRL_VQ, MQ.
+ * With a backend that takes virtio-net headers (netbe.h "Offloads": the
+ * tap), also what it honours of GUEST_CSUM, GUEST_TSO4/6, GUEST_ECN,
+ * HOST_TSO4/6 and HOST_ECN: the guest's partial checksums and TCP
+ * segments up to 64 KiB go to the backend as they are, with their header,
+ * for the host kernel to finish; frames from it may come with partial
+ * checksums or as large TCP segments, as the guest negotiated (the
+ * backend is told, set_rx_offloads). An offload whose prerequisite was not
+ * negotiated (TSO without the matching checksum offload, ECN without TSO)
+ * counts as not negotiated. Without such a backend none of these are
+ * offered (libslirp wants whole, checksummed frames). Never offered: UFO,
+ * MTU, CTRL_VQ, MQ.
  *
  * Header: struct virtio_net_hdr_v1 (12 bytes: with VERSION_1 num_buffers
  * is always present).
@@ -27,8 +35,10 @@
  * completed with length 0 and the queue going on: a chain with writable
  * buffers, shorter than the header or with an empty frame (a frame shorter
  * than an Ethernet header), longer than VNET_TX_MAX (header + 65550), of
- * more than VNET_TX_MAX_SEGS buffers, a GSO frame, or a NEEDS_CSUM whose
- * start/offset fall outside the frame. Chains the virtqueue rejects are
+ * more than VNET_TX_MAX_SEGS buffers, a GSO frame the negotiated features
+ * do not allow or that is malformed (not TCP, no segment size, no partial
+ * checksum, hdr_len past the frame), or a NEEDS_CSUM whose start/offset
+ * fall outside the frame or without CSUM negotiated. Chains the virtqueue rejects are
  * completed with 0 too (tx_bad_chains). The frame is copied once into a
  * host buffer before anything is checked in it.
  *
@@ -44,6 +54,9 @@
  * chains taken are put back). A buffer that breaks these rules (readable
  * parts, too small, rejected by the virtqueue) is completed with length 0
  * and counted (rx_bad_buffers), and the frame it was meant for is dropped.
+ * A frame whose backend header the guest's features do not allow is
+ * fixed when it can be (a partial checksum completed here) and dropped
+ * and counted (rx_dropped_offload) when not (a TCP segment over the MTU).
  *
  * Threads: one worker thread per started device serves both queues and
  * moves frames from the host queue; the backend's rx callback only queues
@@ -101,18 +114,23 @@ struct vnet_stats {
 	uint64_t tx_malformed;	      /* chains dropped by the rules above */
 	uint64_t tx_bad_chains;	      /* chains the virtqueue rejected */
 	uint64_t tx_errors;	      /* the backend refused a frame */
+	uint64_t tx_gso;	      /* of tx_frames, TCP segmentation offloads */
 	uint64_t rx_frames, rx_bytes; /* frames delivered to the guest */
 	uint64_t rx_dropped_full;     /* host queue full */
 	uint64_t rx_dropped_idle;     /* frames while the receive queue was not running */
 	uint64_t rx_dropped_oversize; /* frames over VNET_RX_MAX from the backend */
 	uint64_t rx_dropped_nobuf;    /* frames whose buffers were unusable */
 	uint64_t rx_bad_buffers;      /* receive chains completed with 0 */
+	uint64_t rx_gso;	      /* of rx_frames, large TCP segments (GUEST_TSO) */
+	uint64_t rx_dropped_offload;  /* backend offloads the guest did not negotiate */
 	uint64_t rx_queued;	      /* frames in the host queue now */
 	uint64_t broken;	      /* a ring found broken (needs reset) */
 };
 void vnet_get_stats(struct vnet *n, struct vnet_stats *st);
 
 uint64_t vnet_features(const struct vnet *n);
+/* The features in effect (negotiated, less offloads without their prerequisite). */
+uint64_t vnet_negotiated(struct vnet *n);
 void vnet_set_features(struct vnet *n, uint64_t negotiated);
 
 /*
