@@ -7,6 +7,7 @@
 #include "hostel/display.h"
 #include "ui/png.h"
 #include "board.h"
+#include "virtio/net/net.h"
 #include "evloop.h"
 #include "hostel/clock.h"
 #include "hostel/log.h"
@@ -47,6 +48,33 @@ static cJSON *stats_json(struct vmctl *c)
 		cJSON_AddNumberToObject(v, "hlt", (double)atomic_load(&st->hlt));
 		cJSON_AddNumberToObject(v, "intr", (double)atomic_load(&st->intr));
 		cJSON_AddItemToArray(vcpus, v);
+	}
+	cJSON *nics = cJSON_AddArrayToObject(r, "nics");
+	for (unsigned int i = 0; c->board && i < NET_MAX_NICS; i++) {
+		struct vnet *dev = c->board->nic[i].dev;
+		struct vnet_stats ns;
+		char feat[24];
+		if (!dev)
+			continue;
+		vnet_get_stats(dev, &ns);
+		snprintf(feat, sizeof(feat), "0x%llx", (unsigned long long)vnet_negotiated(dev));
+		cJSON *v = cJSON_CreateObject();
+		cJSON_AddNumberToObject(v, "index", i);
+		cJSON_AddStringToObject(v, "features", feat);
+		cJSON_AddNumberToObject(v, "tx_frames", (double)ns.tx_frames);
+		cJSON_AddNumberToObject(v, "tx_bytes", (double)ns.tx_bytes);
+		cJSON_AddNumberToObject(v, "tx_gso", (double)ns.tx_gso);
+		cJSON_AddNumberToObject(
+			v, "tx_dropped",
+			(double)(ns.tx_malformed + ns.tx_bad_chains + ns.tx_errors));
+		cJSON_AddNumberToObject(v, "rx_frames", (double)ns.rx_frames);
+		cJSON_AddNumberToObject(v, "rx_bytes", (double)ns.rx_bytes);
+		cJSON_AddNumberToObject(v, "rx_gso", (double)ns.rx_gso);
+		cJSON_AddNumberToObject(v, "rx_dropped",
+					(double)(ns.rx_dropped_full + ns.rx_dropped_idle +
+						 ns.rx_dropped_oversize + ns.rx_dropped_nobuf +
+						 ns.rx_dropped_offload));
+		cJSON_AddItemToArray(nics, v);
 	}
 	cJSON *ranges = cJSON_AddArrayToObject(r, "devices");
 	const struct bus *buses[] = {&c->vm->pio, &c->vm->mmio};

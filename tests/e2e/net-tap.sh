@@ -5,7 +5,9 @@
 #   eth1 on tap hn1, a persistent tap the test makes first (attached to).
 # The guest pings the namespace over both, fetches a random file from an
 # HTTP server in the namespace over eth0 and serves one of its own with
-# busybox httpd, which the namespace fetches; both SHA-256s compared. Then
+# busybox httpd, which the namespace fetches; both SHA-256s compared; the
+# control socket's stats show checksum and TSO offloads negotiated and
+# large segments carried both ways. Then
 # the test deletes hn1 under the running VM: hostel says so in one line,
 # keeps running, and the guest finishes and powers off normally. hn0 goes
 # away with hostel (it made it; nothing persistent is left behind).
@@ -70,6 +72,7 @@ read -r word
 echo net-done: \$word
 "
 	HOSTEL=$TMP/hostel-ns session_start "$out" --net tap,ifname=hn0 --net tap,ifname=hn1 \
+		--api-socket "$TMP/api.sock" \
 		--cmdline "hostel.cmd=$(b64 "$script")"
 	wait_for "$out" "$READY_PAT"
 	# The board (and so hn0) exists before the guest runs.
@@ -94,6 +97,20 @@ PY
 	[ -n "$guest_sha" ] && [ "$(sha256sum "$TMP/gblob" | cut -d' ' -f1)" = "$guest_sha" ] ||
 		fail "the namespace fetched $(sha256sum "$TMP/gblob"), the guest served $guest_sha"
 	pass "net-tap: the namespace fetched 250000 bytes from the guest's httpd, SHA-256 matches"
+
+	# Offloads: the guest took checksum and TSO offloads both ways, and
+	# both transfers above used them (large TCP segments through eth0).
+	stats=$("$HOSTEL" ctl "$TMP/api.sock" stats) || fail "stats failed"
+	python3 - "$stats" <<'PY' || fail "offloads: $stats"
+import json, sys
+n = json.loads(sys.argv[1])["nics"][0]
+f = int(n["features"], 16)
+for bit, name in ((0, "CSUM"), (1, "GUEST_CSUM"), (7, "GUEST_TSO4"), (11, "HOST_TSO4")):
+    assert f >> bit & 1, "%s not negotiated" % name
+assert n["tx_gso"] > 0 and n["rx_gso"] > 0, n
+assert n["tx_dropped"] == 0, n
+PY
+	pass "net-tap: checksum and TSO offloads negotiated and used both ways: $(python3 -c 'import json,sys; n=json.loads(sys.argv[1])["nics"][0]; print("tx_gso", n["tx_gso"], "rx_gso", n["rx_gso"])' "$stats")"
 
 	# hn1 disappears under the running VM: one line, and the VM goes on.
 	ip -n "$NS" link del hn1 || fail "cannot delete hn1"
