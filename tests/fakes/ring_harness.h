@@ -129,6 +129,18 @@ static inline int rh_init(struct ring_harness *h, uint16_t size, uint64_t ram_si
 	return 0;
 }
 
+/*
+ * Zeroed rings and a fresh driver state on the same RAM and config (a
+ * driver starting over after a device reset); data buffers are reused
+ * from the start.
+ */
+static inline void rh_reset(struct ring_harness *h)
+{
+	memset(h->ram, 0, h->data_gpa - h->ram_gpa);
+	h->next_desc = h->avail_idx = h->last_used = 0;
+	h->data_next = h->data_gpa;
+}
+
 static inline void rh_fini(struct ring_harness *h)
 {
 	free(h->ram);

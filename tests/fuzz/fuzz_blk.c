@@ -43,45 +43,15 @@
 
 #include "fake_backend.h"
 #include "virtio/blk/blk.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 #define DISK	  8192u
 #define ARENA	  16384u
 #define MAX_REQS  64
 #define MAX_SEGS  12
 #define FILL_BYTE 0xaa
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct in *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint64_t getn(struct in *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++)
-		v |= (uint64_t)get8(in) << (8 * i);
-	return v;
-}
 
 struct pseg {
 	uint32_t len;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include "hostel/bus.h"
 #include "hostel/log.h"
+#include "fuzz_in.h"
 
 #define MAX_DEVS 64
 
@@ -49,19 +50,6 @@ static const struct dev_ops cdev_ops = {
 	.read = cdev_read,
 	.write = cdev_write,
 };
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct input *in, unsigned bytes)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < bytes && in->n; i++, in->p++, in->n--)
-		v |= (uint64_t)*in->p << (8 * i);
-	return v;
-}
 
 /* Bias addresses toward the interesting places: 0, small, the top of the space. */
 static uint64_t shape_addr(uint64_t raw, uint8_t sel)
@@ -105,19 +93,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct cdev devs[MAX_DEVS];
-	struct input in = {data, size};
+	struct in in = {data, size};
 	struct bus bus;
 	unsigned nr = 0;
 
 	log_set_level(LOG_ERROR);
 	bus_init(&bus, "fuzz");
 	while (in.n) {
-		uint8_t op = (uint8_t)take(&in, 1);
-		uint8_t sel = (uint8_t)take(&in, 1);
-		uint64_t a = shape_addr(take(&in, 8), sel);
+		uint8_t op = (uint8_t)getn(&in, 1);
+		uint8_t sel = (uint8_t)getn(&in, 1);
+		uint64_t a = shape_addr(getn(&in, 8), sel);
 
 		if ((op & 3) == 0) {
-			uint64_t len = shape_len(take(&in, 8), sel);
+			uint64_t len = shape_len(getn(&in, 8), sel);
 			int expect = 0, ret;
 
 			if (nr == MAX_DEVS)

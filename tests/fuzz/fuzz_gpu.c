@@ -44,14 +44,9 @@
 #include "hostel/log.h"
 #include "ring_harness.h"
 #include "virtio/gpu/gpu.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 #define RAM	  0x40000u
 #define QSIZE	  8
@@ -60,32 +55,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SCRATCH	  0x8000u /* request/response area, after the rings */
 #define SCRATCH_N 0x4000u
 #define MAX_OPS	  256
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct in *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint16_t get16(struct in *in)
-{
-	return (uint16_t)(get8(in) | get8(in) << 8);
-}
-
-static uint32_t get32(struct in *in)
-{
-	return (uint32_t)get16(in) | (uint32_t)get16(in) << 16;
-}
 
 static struct {
 	struct ring_harness h;

@@ -46,29 +46,11 @@
 #include "hostel/log.h"
 #include "ring_harness.h"
 #include "virtio/input/input.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
-
 #define RAM 0x10000u
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t byte(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
 
 struct fz {
 	struct ring_harness ev, st;
@@ -95,14 +77,6 @@ static void on_needs_reset(void *opaque)
 	CHECK(__atomic_load_n(&z->tainted, __ATOMIC_SEQ_CST));
 }
 
-/* Zeroed rings and a fresh driver state on the same RAM. */
-static void rings_zero(struct ring_harness *h)
-{
-	memset(h->ram, 0, h->data_gpa - h->ram_gpa);
-	h->next_desc = h->avail_idx = h->last_used = 0;
-	h->data_next = h->data_gpa;
-}
-
 static void rings_start(struct fz *z)
 {
 	struct virtq_config c;
@@ -123,14 +97,14 @@ static void device_reset(struct fz *z)
 {
 	vinput_stop(z->v);
 	z->select = z->subsel = 0;
-	rings_zero(&z->ev);
-	rings_zero(&z->st);
+	rh_reset(&z->ev);
+	rh_reset(&z->st);
 	rings_start(z);
 }
 
 static void config_read(struct fz *z, struct in *in)
 {
-	uint8_t off = byte(in), len = byte(in) % 17, buf[16];
+	uint8_t off = get8(in), len = get8(in) % 17, buf[16];
 	struct virtio_input_config c;
 
 	memset(buf, 0xa5, sizeof(buf));
@@ -149,10 +123,10 @@ static void config_read(struct fz *z, struct in *in)
 
 static void config_write(struct fz *z, struct in *in)
 {
-	uint8_t off = byte(in), len = byte(in) % 5, buf[4];
+	uint8_t off = get8(in), len = get8(in) % 5, buf[4];
 
 	for (unsigned int i = 0; i < len; i++)
-		buf[i] = byte(in);
+		buf[i] = get8(in);
 	vinput_config_write(z->v, off, buf, len);
 	if (off == 0 && len == 1) {
 		z->select = buf[0];
@@ -259,7 +233,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	z = calloc(1, sizeof(*z));
 	if (!z)
 		return 0;
-	b0 = byte(&in);
+	b0 = get8(&in);
 	z->ev_size = (uint16_t)(1u << ((b0 & 7) % 7));
 	z->st_size = (uint16_t)(1u << (((b0 >> 3) & 7) % 7));
 	z->event_idx = b0 & 64;
@@ -272,7 +246,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rings_start(z);
 
 	for (unsigned int ops = 0; in.n && ops < 4096; ops++) {
-		uint8_t op = byte(&in);
+		uint8_t op = get8(&in);
 
 		switch (op % 8) {
 		case 0:
@@ -282,23 +256,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			config_read(z, &in);
 			break;
 		case 2: {
-			uint32_t x = (uint32_t)byte(&in) << 8 | byte(&in);
-			uint32_t y = (uint32_t)byte(&in) << 8 | byte(&in);
+			uint32_t x = (uint32_t)get8(&in) << 8 | get8(&in);
+			uint32_t y = (uint32_t)get8(&in) << 8 | get8(&in);
 
-			vinput_tablet_event(z->v, x * 3, y * 3, byte(&in));
+			vinput_tablet_event(z->v, x * 3, y * 3, get8(&in));
 			break;
 		}
 		case 3:
-			post(z, &z->ev, true, byte(&in));
+			post(z, &z->ev, true, get8(&in));
 			break;
 		case 4:
-			post(z, &z->st, false, byte(&in));
+			post(z, &z->st, false, get8(&in));
 			break;
 		case 5:
 			process(z);
 			break;
 		case 6: {
-			uint16_t off = (uint16_t)(byte(&in) << 8 | byte(&in));
+			uint16_t off = (uint16_t)(get8(&in) << 8 | get8(&in));
 			uint8_t *p = rh_host(&z->ev,
 					     RH_RAM_GPA + off % (z->ev.data_gpa - RH_RAM_GPA), 1);
 
@@ -306,7 +280,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__atomic_store_n(&z->tainted, true, __ATOMIC_SEQ_CST);
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 			if (p)
-				*p = byte(&in);
+				*p = get8(&in);
 			break;
 		}
 		case 7:

@@ -49,31 +49,13 @@
 #include "hostel/netbe.h"
 #include "ring_harness.h"
 #include "virtio/net/net.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 #define QSIZE  64
 #define RX_RAM 0x40000u
 #define TX_RAM 0x80000u
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t byte(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
 
 static int be_send(struct netbe *be, const void *frame, size_t len)
 {
@@ -132,13 +114,6 @@ static void on_needs_reset(void *opaque)
 	CHECK(__atomic_load_n(&z->tainted, __ATOMIC_SEQ_CST));
 }
 
-static void rings_zero(struct ring_harness *h)
-{
-	memset(h->ram, 0, h->data_gpa - h->ram_gpa);
-	h->next_desc = h->avail_idx = h->last_used = 0;
-	h->data_next = h->data_gpa;
-}
-
 static void rings_start(struct fz *z)
 {
 	struct vnet_queue_cb cb = {.notify = on_notify, .needs_reset = on_needs_reset, .opaque = z};
@@ -165,18 +140,18 @@ static bool room(struct ring_harness *h)
 
 static void tx_post(struct fz *z, struct in *in)
 {
-	uint8_t shape = byte(in);
-	struct virtio_net_hdr_v1 hdr = {.flags = byte(in), .gso_type = byte(in)};
+	uint8_t shape = get8(in);
+	struct virtio_net_hdr_v1 hdr = {.flags = get8(in), .gso_type = get8(in)};
 	uint32_t len;
 	struct rh_buf b[4];
 	unsigned int nseg = (shape & 3) + 1;
 	uint64_t g;
 
-	hdr.csum_start = htole16(byte(in));
-	hdr.csum_offset = htole16(byte(in));
-	hdr.gso_size = htole16(byte(in) * 8);
-	hdr.hdr_len = htole16(byte(in));
-	len = (uint32_t)(byte(in) | byte(in) << 8) * 2;
+	hdr.csum_start = htole16(get8(in));
+	hdr.csum_offset = htole16(get8(in));
+	hdr.gso_size = htole16(get8(in) * 8);
+	hdr.hdr_len = htole16(get8(in));
+	len = (uint32_t)(get8(in) | get8(in) << 8) * 2;
 	if (!room(&z->tx))
 		return;
 	if (shape & 16) {
@@ -208,8 +183,8 @@ static void tx_post(struct fz *z, struct in *in)
 
 static void rx_post(struct fz *z, struct in *in)
 {
-	uint32_t len = (uint32_t)byte(in) * 16 + 1;
-	bool readable = byte(in) & 0x80;
+	uint32_t len = (uint32_t)get8(in) * 16 + 1;
+	bool readable = get8(in) & 0x80;
 	uint64_t g;
 
 	if (!room(&z->rx))
@@ -222,15 +197,15 @@ static void rx_post(struct fz *z, struct in *in)
 static void inject(struct fz *z, struct in *in)
 {
 	static uint8_t frame[2 * 65535 + 2];
-	size_t len = (size_t)(byte(in) | byte(in) << 8) * 2;
+	size_t len = (size_t)(get8(in) | get8(in) << 8) * 2;
 
-	memset(frame, byte(in), len);
+	memset(frame, get8(in), len);
 	if (netbe_has_offloads(&z->be)) {
-		struct netbe_hdr h = {.flags = byte(in), .gso_type = byte(in)};
+		struct netbe_hdr h = {.flags = get8(in), .gso_type = get8(in)};
 
-		h.csum_start = htole16(byte(in));
+		h.csum_start = htole16(get8(in));
 		h.csum_offset = htole16(16);
-		h.gso_size = htole16(byte(in) * 8);
+		h.gso_size = htole16(get8(in) * 8);
 		netbe_deliver_hdr(&z->be, &h, frame, len);
 	} else {
 		netbe_deliver(&z->be, frame, len);
@@ -253,12 +228,12 @@ static void serve(struct fz *z)
 
 static void corrupt(struct fz *z, struct in *in)
 {
-	struct ring_harness *h = (byte(in) & 1) ? &z->rx : &z->tx;
-	uint16_t off = (uint16_t)(byte(in) | byte(in) << 8);
+	struct ring_harness *h = (get8(in) & 1) ? &z->rx : &z->tx;
+	uint16_t off = (uint16_t)(get8(in) | get8(in) << 8);
 	uint64_t span = h->data_gpa - h->ram_gpa;
 
 	__atomic_store_n(&z->tainted, true, __ATOMIC_SEQ_CST);
-	h->ram[off % span] = byte(in);
+	h->ram[off % span] = get8(in);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -266,7 +241,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct fz z;
 	static FILE *devnull;
 	struct in in = {data, size};
-	uint8_t cfg = byte(&in);
+	uint8_t cfg = get8(&in);
 	uint64_t feat;
 	static const uint8_t mac[6] = {2, 0, 0, 0, 0, 1};
 
@@ -299,7 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vnet_set_features(z.n, feat);
 	rings_start(&z);
 	for (unsigned int ops = 0; in.n && ops < 512; ops++) {
-		switch (byte(&in) % 6) {
+		switch (get8(&in) % 6) {
 		case 0:
 			tx_post(&z, &in);
 			break;
@@ -317,8 +292,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		default:
 			vnet_stop(z.n);
-			rings_zero(&z.rx);
-			rings_zero(&z.tx);
+			rh_reset(&z.rx);
+			rh_reset(&z.tx);
 			rings_start(&z);
 			break;
 		}

@@ -22,14 +22,9 @@
 #include "fake_irq.h"
 #include "fake_sink.h"
 #include "serial/uart.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 static struct fake_sink sink;
 

@@ -56,14 +56,9 @@
 #include "hostel/log.h"
 #include "ring_harness.h"
 #include "virtio/console/vcon.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 #define RAM	   0x10000u
 #define MAX_BUFS   8
@@ -73,22 +68,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define ZONE_ALIGN 16
 
 enum out_kind { OUT_CALLBACK, OUT_MEMFD, OUT_DEAD_PIPE, OUT_DEVNULL };
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct in *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
 
 /* FNV-1a, 64-bit: the output streams are compared by length and this. */
 static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)

@@ -35,14 +35,9 @@
 #include "hostel/log.h"
 #include "ring_harness.h"
 #include "virtio/queue/virtq.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 #define RAM_SIZE 0x8000ULL
 #define RAM_END	 (RH_RAM_GPA + RAM_SIZE)
@@ -60,19 +55,6 @@ struct ctx {
 
 static struct virtq_chain ch;
 static uint8_t scratch[4096];
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t next(struct input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
 
 static void init_queue(struct ctx *c)
 {
@@ -118,10 +100,10 @@ static uint64_t nasty_addr(uint8_t sel, uint32_t len)
 	}
 }
 
-static void publish(struct ctx *c, struct input *in)
+static void publish(struct ctx *c, struct in *in)
 {
 	struct rh_buf d[4], ind[8];
-	uint8_t b1 = next(in), b2 = next(in);
+	uint8_t b1 = get8(in), b2 = get8(in);
 	unsigned nd = b1 & 3, ni = (b1 >> 2) & 7, bad = b1 >> 5;
 	unsigned total = nd + ni, first_write = b2 % (total + 1);
 	uint16_t head;
@@ -129,7 +111,7 @@ static void publish(struct ctx *c, struct input *in)
 	if (total == 0)
 		nd = total = 1;
 	for (unsigned k = 0; k < total; k++) {
-		uint8_t lb = next(in);
+		uint8_t lb = get8(in);
 		uint32_t len = lb == 0xff ? 0xffffffff : lb == 0xfe ? 0 : (uint32_t)lb * 8 + 1;
 		struct rh_buf *b = k < nd ? &d[k] : &ind[k - nd];
 
@@ -158,15 +140,15 @@ static uint64_t corrupt_gpa(struct ctx *c, uint16_t off, unsigned width)
 	return RH_RAM_GPA + (off % (span - width + 1));
 }
 
-static void corrupt_byte(struct ctx *c, struct input *in)
+static void corrupt_byte(struct ctx *c, struct in *in)
 {
-	uint16_t off = (uint16_t)(next(in) | next(in) << 8);
+	uint16_t off = (uint16_t)(get8(in) | get8(in) << 8);
 	uint8_t *p = rh_host(&c->h, corrupt_gpa(c, off, 1), 1);
 
-	*p = next(in);
+	*p = get8(in);
 }
 
-static void corrupt_word(struct ctx *c, struct input *in)
+static void corrupt_word(struct ctx *c, struct in *in)
 {
 	static const uint64_t vals[] = {0,
 					1,
@@ -180,8 +162,8 @@ static void corrupt_word(struct ctx *c, struct input *in)
 					16,
 					RAM_END - 8,
 					RH_RAM_GPA};
-	uint8_t sel = next(in);
-	uint16_t off = (uint16_t)(next(in) | next(in) << 8);
+	uint8_t sel = get8(in);
+	uint16_t off = (uint16_t)(get8(in) | get8(in) << 8);
 	static const unsigned widths[] = {2, 2, 4, 8};
 	unsigned width = widths[sel & 3];
 	uint64_t v = vals[(sel >> 2) % ARRAY_SIZE(vals)];
@@ -252,9 +234,9 @@ static void touch(struct ctx *c, uint8_t how)
 	}
 }
 
-static void pop(struct ctx *c, struct input *in)
+static void pop(struct ctx *c, struct in *in)
 {
-	uint8_t how = next(in);
+	uint8_t how = get8(in);
 	uint16_t before = c->vq.last_avail;
 	int r;
 
@@ -271,9 +253,9 @@ static void pop(struct ctx *c, struct input *in)
 		touch(c, how);
 }
 
-static void push(struct ctx *c, struct input *in)
+static void push(struct ctx *c, struct in *in)
 {
-	uint32_t len = next(in), id, ulen;
+	uint32_t len = get8(in), id, ulen;
 	uint16_t head, slot;
 
 	(void)virtq_should_notify(&c->vq);
@@ -294,8 +276,8 @@ static void push(struct ctx *c, struct input *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ctx c;
-	struct input in = {data, size};
-	uint8_t cfg = next(&in);
+	struct in in = {data, size};
+	uint8_t cfg = get8(&in);
 	unsigned steps = 0;
 
 	log_set_level(LOG_ERROR);
@@ -306,7 +288,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	init_queue(&c);
 
 	while (in.n && steps++ < 4096) {
-		uint8_t op = next(&in);
+		uint8_t op = get8(&in);
 
 		switch (op & 7) {
 		case 0:
@@ -331,7 +313,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		default:
 			if (op & 8) {
 				rh_set_avail_idx(&c.h,
-						 (uint16_t)(c.h.avail_idx + (int8_t)next(&in)));
+						 (uint16_t)(c.h.avail_idx + (int8_t)get8(&in)));
 			} else {
 				virtq_reset(&c.vq);
 				init_queue(&c);

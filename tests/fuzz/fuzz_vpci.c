@@ -56,14 +56,9 @@
 #include "pci/pci.h"
 #include "virtio/blk/blk.h"
 #include "virtio/pci/vpci.h"
+#include "fuzz_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 #define SLOT	    2
 #define MMIO_BASE   0xc0000000ull
@@ -80,31 +75,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define S_DRV_BITS                                                                                 \
 	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK |        \
 	 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_FAILED)
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct in *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint64_t getn(struct in *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes; i++)
-		v |= (uint64_t)get8(in) << (8 * i);
-	return v;
-}
 
 /* ---- the synchronous blk device ------------------------------------------ */
 
