@@ -39,6 +39,8 @@ assert order == sorted(order), order
 assert r["command"] == "exec" and r["boots"] == 1
 assert r["exit"]["status"] == 42 and r["exit"]["command_status"] == 42, r["exit"]
 assert r["exit"]["reason"] == "command", r["exit"]
+# No writable disk: hostel stops the guest at the status line.
+assert r["exit"]["detail"] == "exec: the command reported its status", r["exit"]
 assert r["machine"]["cpus"] == 1 and r["machine"]["memory"] == "512M", r["machine"]
 v = r["stats"]["vcpus"][0]
 assert v["exits"] >= v["io"] > 0, v
