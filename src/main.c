@@ -1287,14 +1287,23 @@ static int vmm_run(const struct hostel_opts *o)
 		log_error("out of memory");
 		goto out;
 	}
-	size_t cl = (o->cmdline ? strlen(o->cmdline) : 0) + strlen(extra) +
+	/* exec with the console nowhere (no --console, no --serial-log):
+	 * nobody reads the kernel's boot messages, and each byte of them is
+	 * two exits on the 16550. quiet keeps errors and panics (the console
+	 * tail, the doctor); it comes first, so a loglevel= or debug in
+	 * --cmdline still wins. */
+	const char *quiet =
+		o->cmd == CMD_EXEC && o->auto_cmdline && o->console == CON_NONE && !o->serial_log
+			? "quiet "
+			: "";
+	size_t cl = strlen(quiet) + (o->cmdline ? strlen(o->cmdline) : 0) + strlen(extra) +
 		    (exec_arg ? strlen(exec_arg) : 0) + 3;
 	s.cmdline = malloc(cl);
 	if (!s.cmdline) {
 		free(exec_arg);
 		goto out;
 	}
-	snprintf(s.cmdline, cl, "%s%s%s%s%s", o->cmdline ? o->cmdline : "",
+	snprintf(s.cmdline, cl, "%s%s%s%s%s%s", quiet, o->cmdline ? o->cmdline : "",
 		 o->cmdline && exec_arg ? " " : "", exec_arg ? exec_arg : "",
 		 (o->cmdline || exec_arg) && o->auto_cmdline ? " " : "",
 		 o->auto_cmdline ? extra : "");
