@@ -5,7 +5,9 @@ hostel: `hostel exec -- true` on the default guest (kernel and initramfs of
 images/), from process start to process exit, status 0 required.
 QEMU: qemu-system-x86_64 -M microvm with KVM, the same kernel and
 initramfs, the guest's init running `true` (hostel.cmd=) and powering off;
-also process start to exit. Both 512 MiB, 1 vCPU; runs alternate. hostel
+also process start to exit. QEMU's kernel gets `quiet`, as hostel exec
+gives its own when the console goes nowhere (no --console/--serial-log):
+neither guest pays for boot messages nobody reads. Both 512 MiB, 1 vCPU; runs alternate. hostel
 uses a warm unpacked-kernel cache (one untimed boot fills it first).
 Prints medians and their ratio; needs a usable /dev/kvm (use
 tests/testbed/run elsewhere). Usage:
@@ -59,7 +61,7 @@ def main():
                          "-accel", "kvm", "-cpu", "host", "-m", "512M", "-smp", "1",
                          "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio",
                          "-no-reboot", "-kernel", kernel, "-initrd", initrd,
-                         "-append", f"console=ttyS0 reboot=k hostel.cmd={cmd64}"],
+                         "-append", f"console=ttyS0 reboot=k quiet hostel.cmd={cmd64}"],
     }
     warm, rc = timed(vmms["hostel exec"])
     print(f"untimed warm-up (fills the vmlinux cache): {warm:.3f} s, exit {rc}", flush=True)

@@ -201,7 +201,8 @@ struct session {
 	struct vcon *exec_con[EXEC_CHANNELS];
 	char status_line[32];
 	size_t status_len;
-	_Atomic int exec_status; /* the command's status; -1 until reported */
+	_Atomic int exec_status;  /* the command's status; -1 until reported */
+	bool exec_stop_at_status; /* stop the VM once the status came (no writable disk) */
 	/* --report: filled in as the run goes. */
 	struct report *rep;
 	char exit_detail[160];
@@ -377,10 +378,23 @@ static void on_exec_status(void *opaque, const uint8_t *buf, size_t len)
 		s->status_len = 0;
 		unsigned int st;
 		char end;
-		if (sscanf(s->status_line, "exit-status=%u%c", &st, &end) == 1 && st <= 255)
-			atomic_store(&s->exec_status, (int)st);
-		else
+		if (sscanf(s->status_line, "exit-status=%u%c", &st, &end) != 1 || st > 255) {
 			log_warn("exec: bad status line from the guest");
+			continue;
+		}
+		atomic_store(&s->exec_status, (int)st);
+		/* The command's output is all out (each hvc write returns only
+		 * once hostel wrote it) and nothing of the guest is kept: no
+		 * need to wait for its power-off (a second or more in a nested
+		 * boot). With a writable disk the guest's own shutdown (sync)
+		 * still decides when the disk is complete. */
+		if (s->exec_stop_at_status) {
+			pthread_mutex_lock(&s->vm_lock);
+			if (s->cur_vm)
+				vm_request_stop(s->cur_vm, VM_STOP_POWEROFF, 0,
+						"exec: the command reported its status");
+			pthread_mutex_unlock(&s->vm_lock);
+		}
 	}
 }
 
@@ -1143,6 +1157,10 @@ static int vmm_run(const struct hostel_opts *o)
 	if (o->timeout_ms)
 		s.deadline_ns = s.t_start_ns + o->timeout_ms * 1000000ULL;
 	atomic_store(&s.exec_status, -1);
+	s.exec_stop_at_status = o->cmd == CMD_EXEC;
+	for (unsigned int i = 0; i < o->nr_disks; i++)
+		if (!o->disks[i].readonly && !o->disks[i].snapshot)
+			s.exec_stop_at_status = false;
 	pthread_mutex_init(&s.vm_lock, NULL);
 	pthread_mutex_init(&s.doc_lock, NULL);
 	if (o->ready_re) {
@@ -1269,14 +1287,23 @@ static int vmm_run(const struct hostel_opts *o)
 		log_error("out of memory");
 		goto out;
 	}
-	size_t cl = (o->cmdline ? strlen(o->cmdline) : 0) + strlen(extra) +
+	/* exec with the console nowhere (no --console, no --serial-log):
+	 * nobody reads the kernel's boot messages, and each byte of them is
+	 * two exits on the 16550. quiet keeps errors and panics (the console
+	 * tail, the doctor); it comes first, so a loglevel= or debug in
+	 * --cmdline still wins. */
+	const char *quiet =
+		o->cmd == CMD_EXEC && o->auto_cmdline && o->console == CON_NONE && !o->serial_log
+			? "quiet "
+			: "";
+	size_t cl = strlen(quiet) + (o->cmdline ? strlen(o->cmdline) : 0) + strlen(extra) +
 		    (exec_arg ? strlen(exec_arg) : 0) + 3;
 	s.cmdline = malloc(cl);
 	if (!s.cmdline) {
 		free(exec_arg);
 		goto out;
 	}
-	snprintf(s.cmdline, cl, "%s%s%s%s%s", o->cmdline ? o->cmdline : "",
+	snprintf(s.cmdline, cl, "%s%s%s%s%s%s", quiet, o->cmdline ? o->cmdline : "",
 		 o->cmdline && exec_arg ? " " : "", exec_arg ? exec_arg : "",
 		 (o->cmdline || exec_arg) && o->auto_cmdline ? " " : "",
 		 o->auto_cmdline ? extra : "");

@@ -39,6 +39,8 @@ assert order == sorted(order), order
 assert r["command"] == "exec" and r["boots"] == 1
 assert r["exit"]["status"] == 42 and r["exit"]["command_status"] == 42, r["exit"]
 assert r["exit"]["reason"] == "command", r["exit"]
+# No writable disk: hostel stops the guest at the status line.
+assert r["exit"]["detail"] == "exec: the command reported its status", r["exit"]
 assert r["machine"]["cpus"] == 1 and r["machine"]["memory"] == "512M", r["machine"]
 v = r["stats"]["vcpus"][0]
 assert v["exits"] >= v["io"] > 0, v
@@ -46,6 +48,21 @@ assert any(d["base"] == "0x3f8" and d["writes"] > 0 for d in r["stats"]["devices
 assert r["ready_line"].startswith("hostel-guest: ready")
 PY
 pass "exec --report: valid JSON, all fields, times in order"
+
+# With a writable disk the guest's own power-off ends the run (its sync
+# makes the disk complete); with the console going nowhere the kernel gets
+# quiet first (the first word of /proc/cmdline).
+truncate -s 1M "$TMP/w.img"
+xrun "$TMP/o" --disk "$TMP/w.img" --report "$TMP/w.json" -- cat /proc/cmdline
+[ "$status" -eq 0 ] || { cat "$TMP/o.err"; fail "writable disk: hostel exited $status"; }
+[ "$(cut -d' ' -f1 "$TMP/o")" = quiet ] || fail "console none: no quiet first: $(cat "$TMP/o")"
+python3 - "$TMP/w.json" <<'PY' || fail "writable disk: $(cat "$TMP/w.json")"
+import json, sys
+e = json.load(open(sys.argv[1]))["exit"]
+assert e["reason"] == "command" and e["command_status"] == 0, e
+assert e["detail"] == "the guest powered off", e
+PY
+pass "exec: quiet when the console goes nowhere; a writable disk waits for the power-off"
 
 for st in 0 1; do
 	xrun "$TMP/o" --report "$TMP/r.xml" --report-format junit -- sh -c "exit $st"
