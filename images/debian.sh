@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Debian 12 (bookworm) guest on a disk: the root filesystem debootstrap
-# makes (minbase plus systemd, udev, fio and a few tools), the modules of
+# makes (minbase plus systemd, udev, fio, iperf3 and a few tools), the modules of
 # the kernel from images/kernel.sh, hostel's configuration from
 # images/debian/rootfs/, packed as a sparse 2 GiB raw ext4 image; and,
 # through images/debian-initrd.sh, a small busybox initrd that loads virtio
@@ -32,7 +32,10 @@ recipe_args "$@"
 suite=bookworm
 size=2G
 # debootstrap --variant=minbase adds these (and what they depend on).
-packages=(systemd systemd-sysv udev kmod e2fsprogs procps util-linux fio iproute2)
+# busybox: its httpd and wget for the network e2e test (tests/e2e/net-debian.sh);
+# iperf3 and iputils-ping: bench/net.py's throughput and latency figures.
+packages=(systemd systemd-sysv udev kmod e2fsprogs procps util-linux fio iproute2
+	busybox iperf3 iputils-ping)
 # Units that only cost boot time in a throwaway test guest, or wait for
 # hardware and people it will never have. getty-static starts gettys on
 # tty2-6 (the image has no logind to do it on demand): the serial console

@@ -39,29 +39,6 @@ for t in debugfs e2fsck cmp; do
 	command -v "$t" >/dev/null || fail "no $t on this host (scripts/setup installs e2fsprogs)"
 done
 
-# wait_prompt OUT: wait until root's shell prompt shows on the console. It
-# ends with '# ' and no newline, so wait_for (grep, by lines) cannot see
-# it: read the console in pieces that end at '#'. Bounded like wait_for.
-wait_prompt() {
-	local out=$1
-	timeout "$WAIT_BOUND" tail -c +1 -f --pid="$SPID" "$out" | {
-		while IFS= read -r -d '#' piece; do
-			[[ $piece == *'root@hostel-debian:~' ]] && exit 0
-		done
-		exit 1
-	}
-	local st=("${PIPESTATUS[@]}")
-	if [ "${st[1]}" -ne 0 ]; then
-		tail -20 "$out"
-		cat "$out.err"
-		if [ "${st[0]}" -eq 124 ]; then
-			kill -KILL "$(pgrep -P "$SPID" hostel)" 2>/dev/null
-			fail "no shell prompt within ${WAIT_BOUND}s ($out)"
-		fi
-		fail "no shell prompt before hostel exited ($out)"
-	fi
-}
-
 # boot OUT DISK [hostel options]: start hostel with DISK as the Debian
 # root (vda), wait for the ready line and the shell. Fails the test if
 # either does not come.

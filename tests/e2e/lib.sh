@@ -207,6 +207,35 @@ session_end() {
 	status=$?
 }
 
+# wait_prompt OUT: wait until the Debian image's root shell prompt
+# (root@hostel-debian:~#) shows on the console. It
+# ends with '# ' and no newline, so wait_for (grep, by lines) cannot see
+# it: read the console in pieces that end at '#'. Bounded like wait_for.
+wait_prompt() {
+	local out=$1
+	timeout "$WAIT_BOUND" tail -c +1 -f --pid="$SPID" "$out" | {
+		while IFS= read -r -d '#' piece; do
+			[[ $piece == *'root@hostel-debian:~' ]] && exit 0
+		done
+		exit 1
+	}
+	local st=("${PIPESTATUS[@]}")
+	if [ "${st[1]}" -ne 0 ]; then
+		tail -20 "$out"
+		cat "$out.err"
+		if [ "${st[0]}" -eq 124 ]; then
+			kill -KILL "$(pgrep -P "$SPID" hostel)" 2>/dev/null
+			fail "no shell prompt within ${WAIT_BOUND}s ($out)"
+		fi
+		fail "no shell prompt before hostel exited ($out)"
+	fi
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # start_xvfb [WxHxD]: a private Xvfb for this test, killed at its exit, on
 # a display number Xvfb picks itself and writes once it accepts
 # connections; exported as DISPLAY. A read that ends without one (Xvfb

@@ -13,10 +13,6 @@
 . "$(dirname "$0")/lib.sh"
 require_kvm
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 part() {
 	local out=$TMP/console www=$TMP/www hp hp6 fp guest_sha host_sha script tok
 	rm -rf "$www"
