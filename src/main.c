@@ -1210,6 +1210,8 @@ static int vmm_run(const struct hostel_opts *o)
 			code = HOSTEL_EXIT_BAD_INPUT;
 			goto out;
 		}
+		log_info("disk '%s' (vd%c): I/O engine %s", d->path, 'a' + i,
+			 blk_aio_engine(s.disks[i]));
 		s.nr_disks++;
 	}
 
