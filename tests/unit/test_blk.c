@@ -1820,7 +1820,7 @@ static struct efix *e_new(struct blk_backend *be, enum blk_aio_kind kind, bool e
 			  bool flush)
 {
 	struct efix *e = calloc(1, sizeof(*e));
-	struct blk_opts o = {.aio = kind};
+	struct blk_opts o = {.aio = kind, .discard = true, .write_zeroes = true};
 	struct blk_queue_cb cb = {.notify = e_notify, .opaque = NULL};
 	struct virtq_config cfg;
 	uint64_t feat;
@@ -2086,6 +2086,150 @@ static void test_engine_errors(void **state)
 }
 
 /*
+ * Rounds of mixed requests in one kick each: multi-segment reads and
+ * writes of 1-4 sectors at random places (split into 1-3 buffers),
+ * flushes and discards among them. Requests in one round never overlap,
+ * so their order does not matter; a shadow copy of the disk says what
+ * every read must return, and the image must equal it at the end.
+ */
+static void test_engine_mixed(void **state)
+{
+	enum blk_aio_kind kind = *(const enum blk_aio_kind *)*state;
+	enum { ROUNDS = 6, PER = 24, MAXS = 4 };
+	uint8_t *shadow = malloc(E_SECT * 512), *img;
+	struct blk_backend *be;
+	char p[PATH_MAX], why[256];
+	uint16_t used = 0;
+	struct efix *e;
+	unsigned seed = 12345;
+
+	assert_non_null(shadow);
+	for (size_t i = 0; i < E_SECT * 512; i++)
+		shadow[i] = pat(i);
+	make_image(p, "mixed.img", E_SECT * 512);
+	assert_int_equal(blk_file_open(p, false, false, BLK_CACHE_WRITEBACK, &be, why, sizeof(why)),
+			 0);
+	e = e_new(be, kind, true, true);
+	for (int r = 0; r < ROUNDS; r++) {
+		uint32_t type[PER], nsec[PER];
+		uint64_t sect[PER], st[PER], data[PER][3];
+		uint32_t dlen[PER][3];
+		unsigned nb[PER];
+		bool busy[E_SECT] = {false};
+		uint32_t id, len;
+
+		for (int i = 0; i < PER; i++) {
+			struct rh_buf bufs[5];
+			uint64_t h = rh_alloc(&e->h, 16);
+			unsigned n = 0, pick = rand_r(&seed) % 10;
+			bool ok;
+			int tries = 0;
+
+			type[i] = pick < 4   ? VIRTIO_BLK_T_IN
+				  : pick < 8 ? VIRTIO_BLK_T_OUT
+				  : pick < 9 ? VIRTIO_BLK_T_FLUSH
+					     : VIRTIO_BLK_T_DISCARD;
+			nb[i] = 0;
+			nsec[i] = 1 + rand_r(&seed) % MAXS;
+			do { /* a free range: requests of one round do not overlap */
+				sect[i] = rand_r(&seed) % (E_SECT - nsec[i] + 1);
+				ok = true;
+				for (uint32_t k = 0; k < nsec[i]; k++)
+					ok = ok && !busy[sect[i] + k];
+			} while (!ok && ++tries < 1000);
+			if (!ok)
+				type[i] = VIRTIO_BLK_T_FLUSH; /* no room left: a flush instead */
+			if (type[i] == VIRTIO_BLK_T_FLUSH)
+				nsec[i] = 0;
+			for (uint32_t k = 0; k < nsec[i]; k++)
+				busy[sect[i] + k] = true;
+			bufs[n++] = (struct rh_buf){h, 16, false};
+			if (type[i] == VIRTIO_BLK_T_DISCARD) {
+				struct virtio_blk_discard_write_zeroes dz = {
+					.sector = htole64(sect[i]),
+					.num_sectors = htole32(nsec[i])};
+				data[i][0] = rh_alloc(&e->h, sizeof(dz));
+				memcpy(must(rh_host(&e->h, data[i][0], sizeof(dz))), &dz,
+				       sizeof(dz));
+				bufs[n++] = (struct rh_buf){data[i][0], sizeof(dz), false};
+			} else if (nsec[i]) {
+				uint32_t left = nsec[i] * 512;
+
+				while (left) {
+					uint32_t l =
+						nb[i] == 2 || left == 512
+							? left
+							: 512 * (1 + rand_r(&seed) % (left / 512));
+
+					if (l > left)
+						l = left;
+					data[i][nb[i]] = rh_alloc(&e->h, l);
+					dlen[i][nb[i]] = l;
+					assert_true(data[i][nb[i]] != 0);
+					if (type[i] == VIRTIO_BLK_T_OUT)
+						for (uint32_t k = 0; k < l; k++)
+							((uint8_t *)must(rh_host(
+								&e->h, data[i][nb[i]], l)))[k] =
+								(uint8_t)rand_r(&seed);
+					bufs[n++] = (struct rh_buf){data[i][nb[i]], l,
+								    type[i] == VIRTIO_BLK_T_IN};
+					nb[i]++;
+					left -= l;
+				}
+			}
+			st[i] = rh_alloc(&e->h, 1);
+			assert_true(h && st[i]);
+			put_hdr(must(rh_host(&e->h, h, 16)), type[i], sect[i]);
+			*(uint8_t *)must(rh_host(&e->h, st[i], 1)) = 0xff;
+			bufs[n++] = (struct rh_buf){st[i], 1, true};
+			assert_true(rh_submit(&e->h, bufs, n) != RH_NO_HEAD);
+			/* Writes land in the shadow now: nothing else in the round reads there. */
+			if (type[i] == VIRTIO_BLK_T_OUT) {
+				uint64_t off = sect[i] * 512;
+
+				for (unsigned b = 0; b < nb[i]; b++) {
+					memcpy(shadow + off,
+					       must(rh_host(&e->h, data[i][b], dlen[i][b])),
+					       dlen[i][b]);
+					off += dlen[i][b];
+				}
+			}
+		}
+		e_kick(e);
+		used = (uint16_t)(used + PER);
+		e_wait_used(e, used);
+		while (rh_get_used(&e->h, &id, &len))
+			;
+		for (int i = 0; i < PER; i++) {
+			uint64_t off = sect[i] * 512;
+
+			assert_int_equal(e_status(e, st[i]), S_OK);
+			if (type[i] == VIRTIO_BLK_T_DISCARD) {
+				/* Contents unspecified after a discard: take what the disk says. */
+				int fd = open(p, O_RDONLY);
+
+				assert_true(fd >= 0);
+				assert_int_equal(pread(fd, shadow + off, nsec[i] * 512, (off_t)off),
+						 (ssize_t)nsec[i] * 512);
+				close(fd);
+			}
+			if (type[i] != VIRTIO_BLK_T_IN)
+				continue;
+			for (unsigned b = 0; b < nb[i]; b++) {
+				assert_memory_equal(must(rh_host(&e->h, data[i][b], dlen[i][b])),
+						    shadow + off, dlen[i][b]);
+				off += dlen[i][b];
+			}
+		}
+	}
+	e_free(e);
+	img = slurp(p, E_SECT * 512);
+	assert_memory_equal(img, shadow, E_SECT * 512);
+	free(img);
+	free(shadow);
+}
+
+/*
  * Device reset with requests in flight: blk_stop right after the kick.
  * When it returns, every request the worker popped has been completed and
  * pushed (none is forgotten in the engine), with its data, and nothing is
@@ -2267,6 +2411,7 @@ int main(void)
 	cmocka_unit_test_prestate(test_engine_rw, (void *)&(kind)),                                \
 		cmocka_unit_test_prestate(test_engine_rw_event_idx, (void *)&(kind)),              \
 		cmocka_unit_test_prestate(test_engine_errors, (void *)&(kind)),                    \
+		cmocka_unit_test_prestate(test_engine_mixed, (void *)&(kind)),                     \
 		cmocka_unit_test_prestate(test_engine_stop_in_flight, (void *)&(kind)),            \
 		cmocka_unit_test_prestate(test_engine_stop_blocked, (void *)&(kind))
 	const struct CMUnitTest engines[] = {
