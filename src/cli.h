@@ -24,7 +24,7 @@ enum display_kind { DISP_AUTO, DISP_SDL, DISP_NONE };
 
 enum disk_cache { DISK_CACHE_WRITEBACK, DISK_CACHE_NONE };
 /* virtio-blk's I/O engine; the first is the default (bench/README.md, "Disk"). */
-enum disk_aio { DISK_AIO_URING, DISK_AIO_THREAD };
+enum disk_aio { DISK_AIO_THREAD, DISK_AIO_URING };
 
 struct disk_opts {
 	char path[CLI_MAX_PATH];

@@ -1201,7 +1201,7 @@ static int vmm_run(const struct hostel_opts *o)
 			.serial = serial,
 			.discard = !d->readonly,
 			.write_zeroes = !d->readonly,
-			.aio = d->aio == DISK_AIO_THREAD ? BLK_AIO_THREAD : BLK_AIO_URING,
+			.aio = d->aio == DISK_AIO_URING ? BLK_AIO_URING : BLK_AIO_THREAD,
 		};
 		s.disks[i] = blk_create(be, &bo);
 		if (!s.disks[i]) {

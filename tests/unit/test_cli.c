@@ -238,14 +238,14 @@ static void test_disks(void **state)
 	char err[256];
 	assert_int_equal(parse(&o, err, "run", "--disk", "a.img", "--disk",
 			       "b.img,readonly,cache=none", "--disk",
-			       "c.img,snapshot,cache=writeback,aio=thread", "--disk",
-			       "d.img,aio=thread,aio=uring", NULL),
+			       "c.img,snapshot,cache=writeback,aio=uring", "--disk",
+			       "d.img,aio=uring,aio=thread", NULL),
 			 0);
 	assert_int_equal(o.nr_disks, 4);
-	assert_int_equal(o.disks[0].aio, DISK_AIO_URING); /* the default */
-	assert_int_equal(o.disks[1].aio, DISK_AIO_URING);
-	assert_int_equal(o.disks[2].aio, DISK_AIO_THREAD);
-	assert_int_equal(o.disks[3].aio, DISK_AIO_URING); /* the last one given wins */
+	assert_int_equal(o.disks[0].aio, DISK_AIO_THREAD); /* the default */
+	assert_int_equal(o.disks[1].aio, DISK_AIO_THREAD);
+	assert_int_equal(o.disks[2].aio, DISK_AIO_URING);
+	assert_int_equal(o.disks[3].aio, DISK_AIO_THREAD); /* the last one given wins */
 	assert_string_equal(o.disks[0].path, "a.img");
 	assert_false(o.disks[0].readonly);
 	assert_false(o.disks[0].snapshot);

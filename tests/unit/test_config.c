@@ -93,7 +93,7 @@ static void test_every_key(void **state)
 		"  \"disks\": [\n"
 		"    {\"path\": \"root.img\", \"readonly\": true, \"cache\": \"none\"},\n"
 		"    {\"path\": \"/data/scratch.img\", \"snapshot\": true, \"readonly\": false},\n"
-		"    {\"path\": \"c.img\", \"cache\": \"writeback\", \"aio\": \"thread\"}\n"
+		"    {\"path\": \"c.img\", \"cache\": \"writeback\", \"aio\": \"uring\"}\n"
 		"  ],\n"
 		"  \"reboot\": false,\n"
 		"  \"debug_exit\": \"0xf4\",\n"
@@ -121,8 +121,8 @@ static void test_every_key(void **state)
 	assert_int_equal(o->disks[1].cache, DISK_CACHE_WRITEBACK);
 	assert_string_equal(o->disks[2].path, "/cfg/c.img");
 	assert_int_equal(o->disks[2].cache, DISK_CACHE_WRITEBACK);
-	assert_int_equal(o->disks[0].aio, DISK_AIO_URING); /* the default */
-	assert_int_equal(o->disks[2].aio, DISK_AIO_THREAD);
+	assert_int_equal(o->disks[0].aio, DISK_AIO_THREAD); /* the default */
+	assert_int_equal(o->disks[2].aio, DISK_AIO_URING);
 	assert_true(o->no_reboot);
 	assert_int_equal(o->debug_exit, 0xf4);
 	assert_int_equal(o->grace_s, 5);
@@ -723,7 +723,7 @@ static void test_print_config(void **state)
 	assert_int_equal(parse_argv(o, err, "run", "--kernel", "/k \"quoted\"\\", "--initrd", "i",
 				    "--cmdline", "a=\"b\"\tc\xc3\xa9", "--memory", "1536M",
 				    "--cpus", "3", "--console", "file:/tmp/log", "--disk",
-				    "/a,readonly,cache=none", "--disk", "/b,snapshot,aio=thread",
+				    "/a,readonly,cache=none", "--disk", "/b,snapshot,aio=uring",
 				    "--no-reboot", "--debug-exit", "--shutdown-grace", "9",
 				    "--no-kernel-unpack", "--no-auto-cmdline", "--timeout",
 				    "1500ms", "--ready", "^ok \"$", "--serial-log", "/s.log",

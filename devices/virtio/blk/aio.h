@@ -25,8 +25,8 @@
 #define BLK_AIO_THREADS 4 /* threads of the thread engine */
 
 enum blk_aio_kind {
-	BLK_AIO_URING = 0, /* the default (bench/README.md, "Disk") */
-	BLK_AIO_THREAD,
+	BLK_AIO_THREAD = 0, /* the default (bench/README.md, "Disk") */
+	BLK_AIO_URING,
 };
 
 /* One read or write in flight. The caller owns it until it is reaped. */
