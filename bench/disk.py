@@ -7,7 +7,9 @@ initrd (images/debian.sh), each with its own copy of the Debian disk as vda
 and its own copy of one data file as vdb (1 GiB of random bytes, so reads
 never hit holes; on the same filesystem), the same memory and vCPUs, cache
 mode writeback (the host page cache) on both sides. Boots alternate between
-the VMMs, one guest at a time: hostel, QEMU, then QEMU, hostel, and so on.
+the VMMs, one guest at a time, the first one moving along from run to run.
+hostel runs once per I/O engine named in --aio (--disk ...,aio=ENGINE on
+both disks), as "hostel-uring", "hostel-thread"; each is compared to QEMU.
 In each boot the guest runs, on /dev/vdb with O_DIRECT and libaio, one
 after the other:
   seq-read    1 MiB sequential read,   iodepth 16   (MB/s)
@@ -16,13 +18,14 @@ after the other:
   rand-write  4 KiB random write,      iodepth 32   (IOPS)
 Commands are typed into root's autologin shell; fio's terse output is read
 back from the serial console. Prints, per figure, the median over the runs
-for each VMM and the ratio hostel/QEMU (above 1: hostel is faster), and the
+for each VMM and the ratio hostel/QEMU per engine (above 1: hostel is faster), and the
 worst completion latency seen (a stall shows there). Needs a usable
 /dev/kvm: on a machine without one, run it in the test bed:
   tests/testbed/run --memory 8G --rw $PWD/bench -- python3 bench/disk.py [options]
 Options: --runs N (boots per VMM, default 2), --runtime S (seconds per fio
 job, default 10), --size MIB (vdb, default 1024), --memory MIB (default
-1024), --cpus N (default 1), --hostel PATH, --json FILE. Exits 1 if a guest
+1024), --cpus N (default 1), --hostel PATH, --aio LIST (hostel's engines,
+default uring,thread), --json FILE. Exits 1 if a guest
 failed (after one restart per VMM).
 """
 import argparse
@@ -198,8 +201,15 @@ def main():
     ap.add_argument("--memory", type=int, default=1024)
     ap.add_argument("--cpus", type=int, default=1)
     ap.add_argument("--hostel", default=os.path.join(ROOT, "build", "hostel"))
+    ap.add_argument("--aio", default="uring,thread",
+                    help="hostel I/O engines to measure, comma-separated (uring, thread)")
     ap.add_argument("--json")
     a = ap.parse_args()
+    engines = [e for e in a.aio.split(",") if e]
+    if not engines or any(e not in ("uring", "thread") for e in engines):
+        sys.exit(f"bench: --aio {a.aio!r}: a list of uring, thread")
+    hostels = [f"hostel-{e}" for e in engines]
+    names = hostels + ["qemu"]
 
     kernel = os.path.join(CACHE, "kernel", "vmlinuz")
     initrd = os.path.join(CACHE, "debian", "debian-initrd.img")
@@ -218,8 +228,8 @@ def main():
     p = {n: os.path.join(workdir, n) for n in
          ("root-hostel.img", "root-qemu.img", "data-hostel.img", "data-qemu.img")}
     guests, vmms = {}, {}
-    restarts = {"hostel": 0, "qemu": 0}
-    results = {"hostel": {j[0]: [] for j in JOBS}, "qemu": {j[0]: [] for j in JOBS}}
+    restarts = {n: 0 for n in names}
+    results = {n: {j[0]: [] for j in JOBS} for n in names}
     failed = False
     try:
         t0 = time.monotonic()
@@ -229,11 +239,16 @@ def main():
         subprocess.run(["cp", p["data-hostel.img"], p["data-qemu.img"]], check=True)
         print(f"disks ready after {time.monotonic() - t0:.0f} s", flush=True)
         cmdline = "root=/dev/vda"
+        # The hostel variants share their disks (one guest at a time).
         vmms = {
-            "hostel": [a.hostel, "run", "--kernel", kernel, "--initrd", initrd,
-                       "--memory", f"{a.memory}M", "--cpus", str(a.cpus),
-                       "--disk", p["root-hostel.img"], "--disk", p["data-hostel.img"],
-                       "--cmdline", cmdline],
+            f"hostel-{e}": [a.hostel, "run", "--kernel", kernel, "--initrd", initrd,
+                            "--memory", f"{a.memory}M", "--cpus", str(a.cpus),
+                            "--disk", f"{p['root-hostel.img']},aio={e}",
+                            "--disk", f"{p['data-hostel.img']},aio={e}",
+                            "--cmdline", cmdline]
+            for e in engines
+        }
+        vmms.update({
             # The same kernel command line (hostel appends console=ttyS0
             # reboot=k), cache mode and I/O model defaults spelt out.
             "qemu": ["qemu-system-x86_64", "-accel", "kvm", "-M", "q35", "-cpu", "host",
@@ -246,15 +261,15 @@ def main():
                      "-drive", f"file={p['data-qemu.img']},if=none,id=data,format=raw,"
                                "cache=writeback,aio=threads",
                      "-device", "virtio-blk-pci,drive=data"],
-        }
+        })
         for name, cmd in vmms.items():
             print(f"{name}: {' '.join(cmd)}", flush=True)
         print("fio: " + " | ".join(fio_cmd(j, a.runtime) for j in JOBS), flush=True)
         seq = 0
         for r in range(a.runs):
             # One guest at a time (two nested guests at once bring the test
-            # bed down); the VMM that goes first swaps from run to run.
-            for name in (["hostel", "qemu"] if r % 2 == 0 else ["qemu", "hostel"]):
+            # bed down); the VMM that goes first changes from run to run.
+            for name in names[r % len(names):] + names[:r % len(names)]:
                 t0 = time.monotonic()
                 g = guests[name] = boot(name, vmms[name], env)
                 for job in JOBS:
@@ -274,7 +289,7 @@ def main():
                         seq += 1
                         fig, lat = run_job(g, job, a.runtime, seq)
                     results[name][job[0]].append({"value": fig, "clat_max_ms": lat})
-                    print(f"run {r + 1} {name:<6} {job[0]:<10} {fig:9.1f} {job[4]:<4} "
+                    print(f"run {r + 1} {name:<13} {job[0]:<10} {fig:9.1f} {job[4]:<4} "
                           f"(worst completion {lat:.0f} ms)", flush=True)
                 st = g.stop()
                 del guests[name]
@@ -292,15 +307,16 @@ def main():
             g.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    summary, ratios = {}, {}
+    summary, ratios = {}, {h: {} for h in hostels}
     print()
     if any(restarts.values()):
         print(f"guests booted again after dying mid-run: {restarts}")
-    print(f"{'figure (median)':<22} {'hostel':>9} {'qemu':>9} {'hostel/qemu':>12} "
-          f"{'worst ms h/q':>14}")
+    nan = float("nan")
+    print(f"{'figure (median)':<22} " + " ".join(f"{n:>13}" for n in names) + " " +
+          " ".join(f"{n + '/qemu':>18}" for n in hostels) + "   worst ms " + "/".join(names))
     for job in JOBS:
         row = {}
-        for name in ("hostel", "qemu"):
+        for name in names:
             rs = results[name][job[0]]
             row[name] = {
                 "median": statistics.median([x["value"] for x in rs]) if rs else None,
@@ -309,15 +325,17 @@ def main():
                 "worst_clat_ms": max((x["clat_max_ms"] for x in rs), default=None),
             }
         summary[job[0]] = row
-        h, q = row["hostel"]["median"], row["qemu"]["median"]
-        ratios[job[0]] = h / q if h and q else None
-        nan = float("nan")
-        print(f"{job[0] + ' (' + job[4] + ')':<22} {h or nan:>9.1f} {q or nan:>9.1f} "
-              f"{ratios[job[0]] or nan:>12.2f} "
-              f"{row['hostel']['worst_clat_ms'] or nan:>7.0f}/{row['qemu']['worst_clat_ms'] or nan:<6.0f}")
+        q = row["qemu"]["median"]
+        for h in hostels:
+            hv = row[h]["median"]
+            ratios[h][job[0]] = hv / q if hv and q else None
+        print(f"{job[0] + ' (' + job[4] + ')':<22} " +
+              " ".join(f"{row[n]['median'] or nan:>13.1f}" for n in names) + " " +
+              " ".join(f"{ratios[h][job[0]] or nan:>18.2f}" for h in hostels) + "   " +
+              "/".join(f"{row[n]['worst_clat_ms'] or nan:.0f}" for n in names))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"fio": [fio_cmd(j, a.runtime) for j in JOBS],
+            json.dump({"fio": [fio_cmd(j, a.runtime) for j in JOBS], "aio": engines,
                        "commands": vmms,
                        "runs": a.runs, "results": results, "summary": summary,
                        "ratios": ratios, "restarts": restarts, "failed": failed}, f, indent=2)

@@ -70,10 +70,12 @@ const char cli_run_usage[] =
 	"                           none; exec: none. In the window Ctrl+Alt+G grabs\n"
 	"                           the mouse; closing it presses the power button,\n"
 	"                           closing it again stops the guest\n"
-	"      --disk PATH[,readonly][,snapshot][,cache=writeback|none]\n"
+	"      --disk PATH[,readonly][,snapshot][,cache=writeback|none][,aio=uring|thread]\n"
 	"                           a raw disk image on virtio-blk (vda, vdb, ... in\n"
 	"                           order; up to 8); snapshot keeps the guest's writes\n"
-	"                           in a private overlay and the image unchanged\n"
+	"                           in a private overlay and the image unchanged; aio:\n"
+	"                           the host I/O engine, a thread pool (default) or\n"
+	"                           io_uring (threads when the kernel refuses it)\n"
 	"      --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT][,restrict=on]\n"
 	"                [,mac=aa:bb:cc:dd:ee:ff]\n"
 	"                           a virtio-net NIC on user-mode networking (libslirp:\n"
@@ -137,7 +139,7 @@ const char cli_run_usage[] =
 	"  \"cpus\": N, \"console\": \"stdio\"|\"none\"|\"file:PATH\", \"display\": "
 	"\"sdl\"|\"none\",\n"
 	"  \"disks\": [{\"path\": \"PATH\", \"readonly\": false, \"snapshot\": false,\n"
-	"             \"cache\": \"writeback\"|\"none\"}, ...],\n"
+	"             \"cache\": \"writeback\"|\"none\", \"aio\": \"uring\"|\"thread\"}, ...],\n"
 	"  \"net\": [\"user,hostfwd=tcp:127.0.0.1:2222-:22\" or {\"type\": \"user\",\n"
 	"          \"hostfwd\": [\"tcp::2222-:22\"], \"restrict\": false, \"mac\": \"..\"}\n"
 	"          or {\"type\": \"tap\", \"ifname\": \"tap0\", \"mac\": \"..\"}, ...],\n"
@@ -173,10 +175,14 @@ int cli_parse_disk(const char *s, struct disk_opts *d, char *err, size_t errlen)
 			d->cache = DISK_CACHE_WRITEBACK;
 		} else if (len == 10 && !strncmp(opt, "cache=none", len)) {
 			d->cache = DISK_CACHE_NONE;
+		} else if (len == 9 && !strncmp(opt, "aio=uring", len)) {
+			d->aio = DISK_AIO_URING;
+		} else if (len == 10 && !strncmp(opt, "aio=thread", len)) {
+			d->aio = DISK_AIO_THREAD;
 		} else {
 			snprintf(err, errlen,
 				 "--disk '%s': unknown option '%.*s' (readonly, snapshot, "
-				 "cache=writeback, cache=none)",
+				 "cache=writeback, cache=none, aio=uring, aio=thread)",
 				 s, (int)len, opt);
 			return -EINVAL;
 		}

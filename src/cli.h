@@ -23,12 +23,15 @@ enum display_kind { DISP_AUTO, DISP_SDL, DISP_NONE };
 #define CLI_MAX_PATH  4096 /* bytes of a path, with its NUL */
 
 enum disk_cache { DISK_CACHE_WRITEBACK, DISK_CACHE_NONE };
+/* virtio-blk's I/O engine; the first is the default (bench/README.md, "Disk"). */
+enum disk_aio { DISK_AIO_THREAD, DISK_AIO_URING };
 
 struct disk_opts {
 	char path[CLI_MAX_PATH];
 	bool readonly;
 	bool snapshot;
 	enum disk_cache cache;
+	enum disk_aio aio;
 };
 
 struct hostel_opts {

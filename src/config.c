@@ -290,7 +290,7 @@ static int get_debug_exit(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 
 static int get_disk(struct ctx *c, unsigned int i, const cJSON *it, struct disk_opts *d)
 {
-	static const char *const keys[] = {"path", "readonly", "snapshot", "cache", NULL};
+	static const char *const keys[] = {"path", "readonly", "snapshot", "cache", "aio", NULL};
 	char key[64], q[JSON_QUOTE_LEN];
 	const cJSON *bad, *f;
 	bool dup, have_path = false;
@@ -314,6 +314,16 @@ static int get_disk(struct ctx *c, unsigned int i, const cJSON *it, struct disk_
 			r = get_bool(c, key, f, &d->readonly);
 		} else if (!strcmp(f->string, "snapshot")) {
 			r = get_bool(c, key, f, &d->snapshot);
+		} else if (!strcmp(f->string, "aio")) {
+			const char *s = NULL;
+			r = get_string(c, key, f, &s);
+			if (!r && !strcmp(s, "uring"))
+				d->aio = DISK_AIO_URING;
+			else if (!r && !strcmp(s, "thread"))
+				d->aio = DISK_AIO_THREAD;
+			else if (!r)
+				r = fail(c, "key \"%s\": \"%s\" is not \"uring\" or \"thread\"",
+					 key, json_quote(s, q, sizeof(q)));
 		} else { /* cache */
 			const char *s = NULL;
 			r = get_string(c, key, f, &s);
@@ -777,7 +787,9 @@ cJSON *config_to_cjson(const struct hostel_opts *o)
 		     cJSON_AddBoolToObject(jd, "readonly", d->readonly) &&
 		     cJSON_AddBoolToObject(jd, "snapshot", d->snapshot) &&
 		     cJSON_AddStringToObject(jd, "cache",
-					     d->cache == DISK_CACHE_NONE ? "none" : "writeback");
+					     d->cache == DISK_CACHE_NONE ? "none" : "writeback") &&
+		     cJSON_AddStringToObject(jd, "aio",
+					     d->aio == DISK_AIO_THREAD ? "thread" : "uring");
 	}
 	ok = ok && config_add_nets(root, o);
 	ok = ok && cJSON_AddBoolToObject(root, "reboot", !o->no_reboot);

@@ -1219,6 +1219,7 @@ static int vmm_run(const struct hostel_opts *o)
 			.serial = serial,
 			.discard = !d->readonly,
 			.write_zeroes = !d->readonly,
+			.aio = d->aio == DISK_AIO_URING ? BLK_AIO_URING : BLK_AIO_THREAD,
 		};
 		s.disks[i] = blk_create(be, &bo);
 		if (!s.disks[i]) {
@@ -1227,6 +1228,8 @@ static int vmm_run(const struct hostel_opts *o)
 			code = HOSTEL_EXIT_BAD_INPUT;
 			goto out;
 		}
+		log_info("disk '%s' (vd%c): I/O engine %s", d->path, 'a' + i,
+			 blk_aio_engine(s.disks[i]));
 		s.nr_disks++;
 	}
 

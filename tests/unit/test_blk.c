@@ -27,12 +27,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <liburing.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
 #include "fake_backend.h"
 #include "ring_harness.h"
+#include "virtio/blk/aio.h"
 #include "virtio/blk/backend.h"
 #include "virtio/blk/blk.h"
 
@@ -1777,6 +1779,605 @@ static void test_worker_broken_ring(void **state)
 	w_free(w);
 }
 
+/* ---- the I/O engines (aio.c), both of them, over a real virtqueue ---------- */
+
+#define E_QSIZE 256 /* room for E_MANY requests of 3 descriptors in one round */
+#define E_MANY	80  /* more than BLK_INFLIGHT: the worker waits for free slots */
+#define E_SECT	128 /* disk sectors (64 KiB) */
+
+static const enum blk_aio_kind engine_uring = BLK_AIO_URING, engine_thread = BLK_AIO_THREAD;
+
+/* The engine blk_create must give for @kind here: uring falls back to threads. */
+static const char *expected_engine(enum blk_aio_kind kind)
+{
+	struct io_uring ring;
+
+	if (kind == BLK_AIO_THREAD)
+		return "thread";
+	if (io_uring_queue_init(4, &ring, 0) < 0)
+		return "thread"; /* this kernel refuses io_uring: the fallback */
+	io_uring_queue_exit(&ring);
+	return "uring";
+}
+
+struct efix {
+	struct ring_harness h;
+	struct virtq vq;
+	struct blk *b;
+	int kick, irq;
+};
+
+static void e_notify(void *opaque)
+{
+	struct efix *e = opaque;
+	uint64_t one = 1;
+
+	assert_int_equal(write(e->irq, &one, 8), 8);
+}
+
+/* A worker on @be with engine @kind; EVENT_IDX on the ring when @event_idx. */
+static struct efix *e_new(struct blk_backend *be, enum blk_aio_kind kind, bool event_idx,
+			  bool flush)
+{
+	struct efix *e = calloc(1, sizeof(*e));
+	struct blk_opts o = {.aio = kind, .discard = true, .write_zeroes = true};
+	struct blk_queue_cb cb = {.notify = e_notify, .opaque = NULL};
+	struct virtq_config cfg;
+	uint64_t feat;
+
+	assert_non_null(e);
+	assert_int_equal(rh_init(&e->h, E_QSIZE, RH_DEFAULT_RAM), 0);
+	e->h.event_idx = event_idx;
+	cfg = rh_config(&e->h);
+	assert_int_equal(virtq_init(&e->vq, &e->h.gm, &cfg), 0);
+	e->b = blk_create(be, &o);
+	assert_non_null(e->b);
+	assert_string_equal(blk_aio_engine(e->b), expected_engine(kind));
+	feat = blk_features(e->b);
+	if (!event_idx)
+		feat &= ~(1ull << VIRTIO_RING_F_EVENT_IDX);
+	if (!flush)
+		feat &= ~(1ull << VIRTIO_BLK_F_FLUSH);
+	blk_set_features(e->b, feat);
+	e->kick = eventfd(0, EFD_CLOEXEC);
+	e->irq = eventfd(0, EFD_CLOEXEC);
+	assert_true(e->kick >= 0 && e->irq >= 0);
+	cb.opaque = e;
+	assert_int_equal(blk_start(e->b, &e->vq, e->kick, &cb), 0);
+	return e;
+}
+
+static void e_free(struct efix *e)
+{
+	blk_destroy(e->b);
+	close(e->kick);
+	close(e->irq);
+	rh_fini(&e->h);
+	free(e);
+}
+
+/* A one-sector request (status preset to 0xff); its data and status gpas. */
+static uint16_t e_submit(struct efix *e, uint32_t type, uint64_t sector, uint8_t fill,
+			 uint64_t *data, uint64_t *st)
+{
+	uint64_t h = rh_alloc(&e->h, 16);
+	bool in = type == VIRTIO_BLK_T_IN;
+	struct rh_buf bufs[3];
+	unsigned n = 0;
+
+	*data = type == VIRTIO_BLK_T_FLUSH ? 0 : rh_alloc(&e->h, 512);
+	*st = rh_alloc(&e->h, 1);
+	assert_true(h && *st && (*data || type == VIRTIO_BLK_T_FLUSH));
+	put_hdr(must(rh_host(&e->h, h, 16)), type, sector);
+	*(uint8_t *)must(rh_host(&e->h, *st, 1)) = 0xff;
+	bufs[n++] = (struct rh_buf){h, 16, false};
+	if (*data) {
+		memset(must(rh_host(&e->h, *data, 512)), fill, 512);
+		bufs[n++] = (struct rh_buf){*data, 512, in};
+	}
+	bufs[n++] = (struct rh_buf){*st, 1, true};
+	return rh_submit(&e->h, bufs, n);
+}
+
+static void e_kick(struct efix *e)
+{
+	uint64_t one = 1;
+
+	assert_int_equal(write(e->kick, &one, 8), 8);
+}
+
+/*
+ * Wait (bounded, on the interrupt eventfd) until the used index reaches
+ * @idx. With EVENT_IDX the driver asks for an interrupt at @idx only
+ * (used_event = idx - 1): one must come all the same.
+ */
+static void e_wait_used(struct efix *e, uint16_t idx)
+{
+	if (e->h.event_idx)
+		rh_set_used_event(&e->h, (uint16_t)(idx - 1));
+	while (rh_used_idx(&e->h) != idx) {
+		struct pollfd p = {.fd = e->irq, .events = POLLIN};
+		uint64_t v;
+
+		if (poll(&p, 1, 10000) != 1)
+			fail_msg("no interrupt: used idx %u, want %u", rh_used_idx(&e->h), idx);
+		assert_int_equal(read(e->irq, &v, 8), 8);
+	}
+}
+
+static uint8_t e_status(struct efix *e, uint64_t st)
+{
+	return *(uint8_t *)must(rh_host(&e->h, st, 1));
+}
+
+/*
+ * E_MANY writes in one kick (more than the slots: some wait for others to
+ * complete), read back in one kick, a flush; completions in any order, each
+ * with the right length and status; the image holds the data.
+ */
+static void engine_rw(enum blk_aio_kind kind, bool event_idx)
+{
+	uint64_t d[E_MANY], st[E_MANY], fd_, fst;
+	uint16_t head[E_MANY], fh, used = 0;
+	bool seen[E_QSIZE];
+	struct blk_backend *be;
+	struct blk_stats bs;
+	char p[PATH_MAX], why[256];
+	struct efix *e;
+	uint32_t id, len;
+	uint8_t *img;
+
+	make_image(p, "engine.img", E_SECT * 512);
+	assert_int_equal(blk_file_open(p, false, false, BLK_CACHE_WRITEBACK, &be, why, sizeof(why)),
+			 0);
+	e = e_new(be, kind, event_idx, true);
+
+	for (int i = 0; i < E_MANY; i++)
+		head[i] = e_submit(e, VIRTIO_BLK_T_OUT, (uint64_t)i, (uint8_t)(0x40 + i), &d[i],
+				   &st[i]);
+	e_kick(e);
+	used += E_MANY;
+	e_wait_used(e, used);
+	memset(seen, 0, sizeof(seen));
+	while (rh_get_used(&e->h, &id, &len)) {
+		assert_true(id < E_QSIZE && !seen[id]);
+		seen[id] = true;
+		assert_int_equal(len, 1);
+	}
+	for (int i = 0; i < E_MANY; i++) {
+		assert_true(seen[head[i]]);
+		assert_int_equal(e_status(e, st[i]), S_OK);
+	}
+
+	for (int i = 0; i < E_MANY; i++)
+		head[i] = e_submit(e, VIRTIO_BLK_T_IN, (uint64_t)i, 0, &d[i], &st[i]);
+	e_kick(e);
+	used += E_MANY;
+	e_wait_used(e, used);
+	memset(seen, 0, sizeof(seen));
+	while (rh_get_used(&e->h, &id, &len)) {
+		assert_true(id < E_QSIZE && !seen[id]);
+		seen[id] = true;
+		assert_int_equal(len, 513);
+	}
+	for (int i = 0; i < E_MANY; i++) {
+		uint8_t *b = must(rh_host(&e->h, d[i], 512));
+
+		assert_true(seen[head[i]]);
+		assert_int_equal(e_status(e, st[i]), S_OK);
+		assert_int_equal(b[0], 0x40 + i);
+		assert_int_equal(b[511], 0x40 + i);
+	}
+
+	fh = e_submit(e, VIRTIO_BLK_T_FLUSH, 0, 0, &fd_, &fst);
+	e_kick(e);
+	e_wait_used(e, ++used);
+	assert_true(rh_get_used(&e->h, &id, &len));
+	assert_int_equal(id, fh);
+	assert_int_equal(e_status(e, fst), S_OK);
+
+	blk_get_stats(e->b, &bs);
+	assert_int_equal(bs.writes, E_MANY);
+	assert_int_equal(bs.reads, E_MANY);
+	assert_int_equal(bs.write_bytes, E_MANY * 512);
+	assert_int_equal(bs.read_bytes, E_MANY * 512);
+	assert_int_equal(bs.io_errors, 0);
+	e_free(e);
+
+	img = slurp(p, E_SECT * 512);
+	for (int i = 0; i < E_SECT; i++)
+		assert_int_equal(img[i * 512 + 7], i < E_MANY ? 0x40 + i : pat(i * 512 + 7));
+	free(img);
+}
+
+static void test_engine_rw(void **state)
+{
+	engine_rw(*(const enum blk_aio_kind *)*state, false);
+}
+
+static void test_engine_rw_event_idx(void **state)
+{
+	engine_rw(*(const enum blk_aio_kind *)*state, true);
+}
+
+/*
+ * Host errors through the engine: the fake backend hands out an fd opened
+ * read-only on a file of half the disk. Writes fail on the host (EBADF):
+ * IOERR for those requests only. Reads in the file's half come from the
+ * engine; reads past its end come back short (EOF), and the backend's own
+ * preadv finishes them. Without FLUSH negotiated, every write that works
+ * is followed by a flush (writethrough).
+ */
+static int e_fd = -1;
+
+static int e_async_fd(struct blk_backend *be, bool wr, const struct iovec *iov, int cnt,
+		      uint64_t off)
+{
+	(void)be;
+	(void)wr;
+	(void)iov;
+	(void)cnt;
+	(void)off;
+	return e_fd;
+}
+
+static void test_engine_errors(void **state)
+{
+	enum blk_aio_kind kind = *(const enum blk_aio_kind *)*state;
+	static struct blk_backend_ops ops;
+	struct fake_backend *fb = must(fake_backend_create(E_SECT * 512));
+	uint64_t d[8], st[8];
+	uint16_t h[5];
+	struct blk_stats bs;
+	char p[PATH_MAX];
+	struct efix *e;
+	uint32_t id, len;
+
+	assert_non_null(fb);
+	fill_disk(fb);
+	ops = *fb->be.ops;
+	ops.async_fd = e_async_fd;
+	fb->be.ops = &ops;
+	make_image(p, "half.img", E_SECT * 512 / 2);
+	e_fd = open(p, O_RDONLY | O_CLOEXEC);
+	assert_true(e_fd >= 0);
+	e = e_new(&fb->be, kind, false, false);
+
+	h[0] = e_submit(e, VIRTIO_BLK_T_OUT, 1, 0x11, &d[0], &st[0]);	       /* EBADF */
+	h[1] = e_submit(e, VIRTIO_BLK_T_IN, 2, 0, &d[1], &st[1]);	       /* the file */
+	h[2] = e_submit(e, VIRTIO_BLK_T_IN, E_SECT - 1, 0, &d[2], &st[2]);     /* past its end */
+	h[3] = e_submit(e, VIRTIO_BLK_T_OUT, E_SECT - 2, 0x22, &d[3], &st[3]); /* EBADF */
+	h[4] = e_submit(e, VIRTIO_BLK_T_IN, 5, 0, &d[4], &st[4]);	       /* the file */
+	e_kick(e);
+	e_wait_used(e, 5);
+	while (rh_get_used(&e->h, &id, &len))
+		assert_int_equal(len, id == h[0] || id == h[3] ? 1 : 513);
+	assert_int_equal(e_status(e, st[0]), S_IOERR);
+	assert_int_equal(e_status(e, st[3]), S_IOERR);
+	assert_int_equal(e_status(e, st[1]), S_OK);
+	assert_int_equal(e_status(e, st[2]), S_OK);
+	assert_int_equal(e_status(e, st[4]), S_OK);
+	for (int i = 1; i <= 4; i += (i == 2 ? 2 : 1)) {
+		uint64_t sect = i == 1 ? 2 : i == 2 ? E_SECT - 1 : 5;
+		uint8_t *b = must(rh_host(&e->h, d[i], 512));
+
+		for (int k = 0; k < 512; k++)
+			assert_int_equal(b[k], pat(sect * 512 + (uint64_t)k));
+	}
+	/* Only the short read went through the backend; no write reached it. */
+	assert_int_equal(fb->reads, 1);
+	assert_int_equal(fb->writes, 0);
+	assert_int_equal(fb->flushes, 0);
+	blk_get_stats(e->b, &bs);
+	assert_int_equal(bs.io_errors, 2);
+	assert_int_equal(bs.host_errors, 2);
+
+	/* The disk goes on: a write the backend takes (a writable fd) is flushed. */
+	close(e_fd);
+	e_fd = -1; /* async_fd: -1, the backend's pwritev does it */
+	e_submit(e, VIRTIO_BLK_T_OUT, 3, 0x33, &d[5], &st[5]);
+	e_kick(e);
+	e_wait_used(e, 6);
+	assert_int_equal(e_status(e, st[5]), S_OK);
+	assert_int_equal(fb->data[3 * 512], 0x33);
+	assert_int_equal(fb->flushes, 1);
+	assert_false(fb->oob);
+	e_free(e);
+}
+
+/*
+ * Rounds of mixed requests in one kick each: multi-segment reads and
+ * writes of 1-4 sectors at random places (split into 1-3 buffers),
+ * flushes and discards among them. Requests in one round never overlap,
+ * so their order does not matter; a shadow copy of the disk says what
+ * every read must return, and the image must equal it at the end.
+ */
+static void test_engine_mixed(void **state)
+{
+	enum blk_aio_kind kind = *(const enum blk_aio_kind *)*state;
+	enum { ROUNDS = 6, PER = 24, MAXS = 4 };
+	uint8_t *shadow = malloc(E_SECT * 512), *img;
+	struct blk_backend *be;
+	char p[PATH_MAX], why[256];
+	uint16_t used = 0;
+	struct efix *e;
+	unsigned seed = 12345;
+
+	assert_non_null(shadow);
+	for (size_t i = 0; i < E_SECT * 512; i++)
+		shadow[i] = pat(i);
+	make_image(p, "mixed.img", E_SECT * 512);
+	assert_int_equal(blk_file_open(p, false, false, BLK_CACHE_WRITEBACK, &be, why, sizeof(why)),
+			 0);
+	e = e_new(be, kind, true, true);
+	for (int r = 0; r < ROUNDS; r++) {
+		uint32_t type[PER], nsec[PER];
+		uint64_t sect[PER], st[PER], data[PER][3];
+		uint32_t dlen[PER][3];
+		unsigned nb[PER];
+		bool busy[E_SECT] = {false};
+		uint32_t id, len;
+
+		for (int i = 0; i < PER; i++) {
+			struct rh_buf bufs[5];
+			uint64_t h = rh_alloc(&e->h, 16);
+			unsigned n = 0, pick = rand_r(&seed) % 10;
+			bool ok;
+			int tries = 0;
+
+			type[i] = pick < 4   ? VIRTIO_BLK_T_IN
+				  : pick < 8 ? VIRTIO_BLK_T_OUT
+				  : pick < 9 ? VIRTIO_BLK_T_FLUSH
+					     : VIRTIO_BLK_T_DISCARD;
+			nb[i] = 0;
+			nsec[i] = 1 + rand_r(&seed) % MAXS;
+			do { /* a free range: requests of one round do not overlap */
+				sect[i] = rand_r(&seed) % (E_SECT - nsec[i] + 1);
+				ok = true;
+				for (uint32_t k = 0; k < nsec[i]; k++)
+					ok = ok && !busy[sect[i] + k];
+			} while (!ok && ++tries < 1000);
+			if (!ok)
+				type[i] = VIRTIO_BLK_T_FLUSH; /* no room left: a flush instead */
+			if (type[i] == VIRTIO_BLK_T_FLUSH)
+				nsec[i] = 0;
+			for (uint32_t k = 0; k < nsec[i]; k++)
+				busy[sect[i] + k] = true;
+			bufs[n++] = (struct rh_buf){h, 16, false};
+			if (type[i] == VIRTIO_BLK_T_DISCARD) {
+				struct virtio_blk_discard_write_zeroes dz = {
+					.sector = htole64(sect[i]),
+					.num_sectors = htole32(nsec[i])};
+				data[i][0] = rh_alloc(&e->h, sizeof(dz));
+				memcpy(must(rh_host(&e->h, data[i][0], sizeof(dz))), &dz,
+				       sizeof(dz));
+				bufs[n++] = (struct rh_buf){data[i][0], sizeof(dz), false};
+			} else if (nsec[i]) {
+				uint32_t left = nsec[i] * 512;
+
+				while (left) {
+					uint32_t l =
+						nb[i] == 2 || left == 512
+							? left
+							: 512 * (1 + rand_r(&seed) % (left / 512));
+
+					if (l > left)
+						l = left;
+					data[i][nb[i]] = rh_alloc(&e->h, l);
+					dlen[i][nb[i]] = l;
+					assert_true(data[i][nb[i]] != 0);
+					if (type[i] == VIRTIO_BLK_T_OUT)
+						for (uint32_t k = 0; k < l; k++)
+							((uint8_t *)must(rh_host(
+								&e->h, data[i][nb[i]], l)))[k] =
+								(uint8_t)rand_r(&seed);
+					bufs[n++] = (struct rh_buf){data[i][nb[i]], l,
+								    type[i] == VIRTIO_BLK_T_IN};
+					nb[i]++;
+					left -= l;
+				}
+			}
+			st[i] = rh_alloc(&e->h, 1);
+			assert_true(h && st[i]);
+			put_hdr(must(rh_host(&e->h, h, 16)), type[i], sect[i]);
+			*(uint8_t *)must(rh_host(&e->h, st[i], 1)) = 0xff;
+			bufs[n++] = (struct rh_buf){st[i], 1, true};
+			assert_true(rh_submit(&e->h, bufs, n) != RH_NO_HEAD);
+			/* Writes land in the shadow now: nothing else in the round reads there. */
+			if (type[i] == VIRTIO_BLK_T_OUT) {
+				uint64_t off = sect[i] * 512;
+
+				for (unsigned b = 0; b < nb[i]; b++) {
+					memcpy(shadow + off,
+					       must(rh_host(&e->h, data[i][b], dlen[i][b])),
+					       dlen[i][b]);
+					off += dlen[i][b];
+				}
+			}
+		}
+		e_kick(e);
+		used = (uint16_t)(used + PER);
+		e_wait_used(e, used);
+		while (rh_get_used(&e->h, &id, &len))
+			;
+		for (int i = 0; i < PER; i++) {
+			uint64_t off = sect[i] * 512;
+
+			assert_int_equal(e_status(e, st[i]), S_OK);
+			if (type[i] == VIRTIO_BLK_T_DISCARD) {
+				/* Contents unspecified after a discard: take what the disk says. */
+				int fd = open(p, O_RDONLY);
+
+				assert_true(fd >= 0);
+				assert_int_equal(pread(fd, shadow + off, nsec[i] * 512, (off_t)off),
+						 (ssize_t)nsec[i] * 512);
+				close(fd);
+			}
+			if (type[i] != VIRTIO_BLK_T_IN)
+				continue;
+			for (unsigned b = 0; b < nb[i]; b++) {
+				assert_memory_equal(must(rh_host(&e->h, data[i][b], dlen[i][b])),
+						    shadow + off, dlen[i][b]);
+				off += dlen[i][b];
+			}
+		}
+	}
+	e_free(e);
+	img = slurp(p, E_SECT * 512);
+	assert_memory_equal(img, shadow, E_SECT * 512);
+	free(img);
+	free(shadow);
+}
+
+/*
+ * Device reset with requests in flight: blk_stop right after the kick.
+ * When it returns, every request the worker popped has been completed and
+ * pushed (none is forgotten in the engine), with its data, and nothing is
+ * pushed afterwards.
+ */
+static void test_engine_stop_in_flight(void **state)
+{
+	enum blk_aio_kind kind = *(const enum blk_aio_kind *)*state;
+	uint64_t d[E_MANY], st[E_MANY];
+	uint16_t head[E_MANY], used;
+	bool seen[E_QSIZE];
+	struct blk_backend *be;
+	char p[PATH_MAX], why[256];
+	struct efix *e;
+	uint32_t id, len;
+
+	make_image(p, "stop.img", E_SECT * 512);
+	assert_int_equal(blk_file_open(p, false, false, BLK_CACHE_WRITEBACK, &be, why, sizeof(why)),
+			 0);
+	e = e_new(be, kind, false, true);
+	for (int i = 0; i < E_MANY; i++)
+		head[i] = e_submit(e, VIRTIO_BLK_T_IN, (uint64_t)i, 0, &d[i], &st[i]);
+	e_kick(e);
+	blk_stop(e->b);
+	used = rh_used_idx(&e->h);
+	assert_int_equal(used, e->vq.last_avail); /* popped == pushed */
+	memset(seen, 0, sizeof(seen));
+	while (rh_get_used(&e->h, &id, &len)) {
+		assert_true(id < E_QSIZE);
+		seen[id] = true;
+		assert_int_equal(len, 513);
+	}
+	for (int i = 0; i < E_MANY; i++) {
+		uint8_t *b = must(rh_host(&e->h, d[i], 512));
+
+		if (!seen[head[i]]) {
+			assert_int_equal(e_status(e, st[i]), 0xff); /* never started */
+			continue;
+		}
+		assert_int_equal(e_status(e, st[i]), S_OK);
+		assert_int_equal(b[9], pat((uint64_t)i * 512 + 9));
+	}
+	e_kick(e);
+	assert_int_equal(rh_used_idx(&e->h), used);
+	e_free(e);
+}
+
+/* For test_engine_stop_blocked: the flush blocks in the backend until released. */
+struct hold {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool entered, release;
+};
+
+static void hold_on_io(struct fake_backend *fb, enum fake_op op)
+{
+	struct hold *h = fb->opaque;
+
+	if (op != FAKE_FLUSH)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->entered = true;
+	pthread_cond_broadcast(&h->cv);
+	while (!h->release)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/*
+ * Device reset with a request stuck in the engine: a read from an eventfd
+ * (blocks until the eventfd is written), then a flush that the worker runs
+ * itself and that blocks until released, so the read is popped before
+ * blk_stop. blk_stop must wait for the read; once the eventfd is written
+ * the read completes short (8 bytes), the backend finishes it, and it is
+ * pushed before blk_stop returns. The thread engine's preadv on an eventfd
+ * fails at once (ESPIPE): that read completes with IOERR, pushed too.
+ */
+static void test_engine_stop_blocked(void **state)
+{
+	enum blk_aio_kind kind = *(const enum blk_aio_kind *)*state;
+	bool uring = !strcmp(expected_engine(kind), "uring");
+	static struct blk_backend_ops ops;
+	struct fake_backend *fb = must(fake_backend_create(E_SECT * 512));
+	struct hold hd = {.entered = false};
+	uint64_t d[2], st[2], one = 1;
+	struct stopper s;
+	struct efix *e;
+	uint16_t h0;
+	pthread_t t;
+
+	assert_non_null(fb);
+	fill_disk(fb);
+	ops = *fb->be.ops;
+	ops.async_fd = e_async_fd;
+	fb->be.ops = &ops;
+	pthread_mutex_init(&hd.mu, NULL);
+	pthread_cond_init(&hd.cv, NULL);
+	fb->on_io = hold_on_io;
+	fb->opaque = &hd;
+	e_fd = eventfd(0, EFD_CLOEXEC); /* blocking: a read waits for a write */
+	assert_true(e_fd >= 0);
+	e = e_new(&fb->be, kind, false, true);
+	s.b = e->b;
+	s.done = false;
+
+	h0 = e_submit(e, VIRTIO_BLK_T_IN, 3, 0, &d[0], &st[0]);
+	e_submit(e, VIRTIO_BLK_T_FLUSH, 0, 0, &d[1], &st[1]);
+	e_kick(e);
+	pthread_mutex_lock(&hd.mu);
+	while (!hd.entered)
+		pthread_cond_wait(&hd.cv, &hd.mu);
+	pthread_mutex_unlock(&hd.mu);
+	/* The worker popped the read and is inside the flush: reset now. */
+	assert_int_equal(pthread_create(&t, NULL, stop_thread, &s), 0);
+	pthread_mutex_lock(&hd.mu);
+	hd.release = true;
+	pthread_cond_broadcast(&hd.cv);
+	pthread_mutex_unlock(&hd.mu);
+	if (uring) {
+		/* The read waits on the eventfd, and so does blk_stop. */
+		assert_false(__atomic_load_n(&s.done, __ATOMIC_SEQ_CST));
+		assert_int_equal(write(e_fd, &one, 8), 8);
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+
+	assert_int_equal(rh_used_idx(&e->h), 2);
+	assert_int_equal(e_status(e, st[1]), S_OK);
+	if (uring) {
+		uint32_t id, len;
+		bool found = false;
+
+		assert_int_equal(e_status(e, st[0]), S_OK);
+		assert_int_equal(*(uint8_t *)must(rh_host(&e->h, d[0], 1)), pat(3 * 512));
+		while (rh_get_used(&e->h, &id, &len))
+			if (id == h0)
+				found = (len == 513);
+		assert_true(found);
+		assert_int_equal(fb->reads, 1); /* the short read, finished by the backend */
+	} else {
+		assert_int_equal(e_status(e, st[0]), S_IOERR);
+	}
+	e_free(e);
+	close(e_fd);
+	e_fd = -1;
+	pthread_mutex_destroy(&hd.mu);
+	pthread_cond_destroy(&hd.cv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest requests[] = {
@@ -1806,10 +2407,22 @@ int main(void)
 		cmocka_unit_test(test_worker_stop_in_flight),
 		cmocka_unit_test(test_worker_broken_ring),
 	};
+#define ENGINE_TESTS(kind)                                                                         \
+	cmocka_unit_test_prestate(test_engine_rw, (void *)&(kind)),                                \
+		cmocka_unit_test_prestate(test_engine_rw_event_idx, (void *)&(kind)),              \
+		cmocka_unit_test_prestate(test_engine_errors, (void *)&(kind)),                    \
+		cmocka_unit_test_prestate(test_engine_mixed, (void *)&(kind)),                     \
+		cmocka_unit_test_prestate(test_engine_stop_in_flight, (void *)&(kind)),            \
+		cmocka_unit_test_prestate(test_engine_stop_blocked, (void *)&(kind))
+	const struct CMUnitTest engines[] = {
+		ENGINE_TESTS(engine_uring),
+		ENGINE_TESTS(engine_thread),
+	};
 	int r = 0;
 
 	r |= cmocka_run_group_tests_name("blk requests", requests, NULL, NULL);
 	r |= cmocka_run_group_tests_name("blk file backend", files, files_setup, files_teardown);
 	r |= cmocka_run_group_tests_name("blk worker", worker, NULL, NULL);
+	r |= cmocka_run_group_tests_name("blk engines", engines, files_setup, files_teardown);
 	return r;
 }

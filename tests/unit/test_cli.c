@@ -238,9 +238,14 @@ static void test_disks(void **state)
 	char err[256];
 	assert_int_equal(parse(&o, err, "run", "--disk", "a.img", "--disk",
 			       "b.img,readonly,cache=none", "--disk",
-			       "c.img,snapshot,cache=writeback", NULL),
+			       "c.img,snapshot,cache=writeback,aio=uring", "--disk",
+			       "d.img,aio=uring,aio=thread", NULL),
 			 0);
-	assert_int_equal(o.nr_disks, 3);
+	assert_int_equal(o.nr_disks, 4);
+	assert_int_equal(o.disks[0].aio, DISK_AIO_THREAD); /* the default */
+	assert_int_equal(o.disks[1].aio, DISK_AIO_THREAD);
+	assert_int_equal(o.disks[2].aio, DISK_AIO_URING);
+	assert_int_equal(o.disks[3].aio, DISK_AIO_THREAD); /* the last one given wins */
 	assert_string_equal(o.disks[0].path, "a.img");
 	assert_false(o.disks[0].readonly);
 	assert_false(o.disks[0].snapshot);
@@ -251,6 +256,8 @@ static void test_disks(void **state)
 	expect_usage("unknown option 'rw'", "run", "--disk", "a.img,rw", NULL);
 	expect_usage("needs a path", "run", "--disk", ",readonly", NULL);
 	expect_usage("unknown option 'cache=unsafe'", "run", "--disk", "a.img,cache=unsafe", NULL);
+	expect_usage("unknown option 'aio=native'", "run", "--disk", "a.img,aio=native", NULL);
+	expect_usage("unknown option 'aio=uringx'", "run", "--disk", "a.img,aio=uringx", NULL);
 	expect_usage("--disk 'a.img' given more than once", "run", "--disk", "a.img", "--disk",
 		     "a.img", NULL);
 	expect_usage("at most 8", "run", "--disk", "1", "--disk", "2", "--disk", "3", "--disk", "4",

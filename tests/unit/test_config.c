@@ -93,7 +93,7 @@ static void test_every_key(void **state)
 		"  \"disks\": [\n"
 		"    {\"path\": \"root.img\", \"readonly\": true, \"cache\": \"none\"},\n"
 		"    {\"path\": \"/data/scratch.img\", \"snapshot\": true, \"readonly\": false},\n"
-		"    {\"path\": \"c.img\", \"cache\": \"writeback\"}\n"
+		"    {\"path\": \"c.img\", \"cache\": \"writeback\", \"aio\": \"uring\"}\n"
 		"  ],\n"
 		"  \"reboot\": false,\n"
 		"  \"debug_exit\": \"0xf4\",\n"
@@ -121,6 +121,8 @@ static void test_every_key(void **state)
 	assert_int_equal(o->disks[1].cache, DISK_CACHE_WRITEBACK);
 	assert_string_equal(o->disks[2].path, "/cfg/c.img");
 	assert_int_equal(o->disks[2].cache, DISK_CACHE_WRITEBACK);
+	assert_int_equal(o->disks[0].aio, DISK_AIO_THREAD); /* the default */
+	assert_int_equal(o->disks[2].aio, DISK_AIO_URING);
 	assert_true(o->no_reboot);
 	assert_int_equal(o->debug_exit, 0xf4);
 	assert_int_equal(o->grace_s, 5);
@@ -370,6 +372,10 @@ static void test_rejects_values(void **state)
 		      "key \"disks[0].path\": the path is empty");
 	expect_reject("{\"disks\": [{\"path\": \"a\", \"cache\": \"unsafe\"}]}",
 		      "key \"disks[0].cache\": \"unsafe\" is not \"writeback\" or \"none\"");
+	expect_reject("{\"disks\": [{\"path\": \"a\", \"aio\": \"native\"}]}",
+		      "key \"disks[0].aio\": \"native\" is not \"uring\" or \"thread\"");
+	expect_reject("{\"disks\": [{\"path\": \"a\", \"aio\": 1}]}",
+		      "key \"disks[0].aio\": expected a string, got");
 	expect_reject("{\"disks\": [{\"path\": \"a.img\"}, {\"path\": \"/cfg/a.img\"}]}",
 		      "key \"disks[1].path\": disk \"/cfg/a.img\" given more than once");
 	expect_reject("{\"disks\": [{\"path\": \"1\"}, {\"path\": \"2\"}, {\"path\": \"3\"}, "
@@ -544,6 +550,7 @@ static void assert_same_machine(const struct hostel_opts *a, const struct hostel
 		assert_int_equal(a->disks[i].readonly, b->disks[i].readonly);
 		assert_int_equal(a->disks[i].snapshot, b->disks[i].snapshot);
 		assert_int_equal(a->disks[i].cache, b->disks[i].cache);
+		assert_int_equal(a->disks[i].aio, b->disks[i].aio);
 	}
 #undef SAME_STR
 }
@@ -716,7 +723,7 @@ static void test_print_config(void **state)
 	assert_int_equal(parse_argv(o, err, "run", "--kernel", "/k \"quoted\"\\", "--initrd", "i",
 				    "--cmdline", "a=\"b\"\tc\xc3\xa9", "--memory", "1536M",
 				    "--cpus", "3", "--console", "file:/tmp/log", "--disk",
-				    "/a,readonly,cache=none", "--disk", "/b,snapshot",
+				    "/a,readonly,cache=none", "--disk", "/b,snapshot,aio=uring",
 				    "--no-reboot", "--debug-exit", "--shutdown-grace", "9",
 				    "--no-kernel-unpack", "--no-auto-cmdline", "--timeout",
 				    "1500ms", "--ready", "^ok \"$", "--serial-log", "/s.log",

@@ -351,6 +351,20 @@ static int file_write_zeroes(struct blk_backend *be, uint64_t off, uint64_t len,
 	return zero_fd(to_fb(be)->fd, off, len, may_unmap);
 }
 
+static int file_async_fd(struct blk_backend *be, bool wr, const struct iovec *iov, int cnt,
+			 uint64_t off)
+{
+	struct file_backend *fb = to_fb(be);
+	uint64_t len;
+
+	if ((wr && be->readonly) || iov_total(iov, cnt, &len) < 0 || !in_range(be, off, len) ||
+	    len > SSIZE_MAX)
+		return -1;
+	if (fb->direct && !dio_aligned(iov, cnt, 0, len, off))
+		return -1; /* the bounce buffer is the worker's alone */
+	return fb->fd;
+}
+
 static void file_close(struct blk_backend *be)
 {
 	struct file_backend *fb;
@@ -373,6 +387,7 @@ static const struct blk_backend_ops file_ops = {
 	.flush = file_flush,
 	.discard = file_discard,
 	.write_zeroes = file_write_zeroes,
+	.async_fd = file_async_fd,
 	.close = file_close,
 };
 

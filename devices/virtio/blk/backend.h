@@ -5,8 +5,10 @@
  * handed to a backend are already range-checked by the device model; a
  * backend still refuses anything outside [0, size) (defence in depth).
  *
- * A backend is used by one thread at a time (the disk's worker thread, or a
- * test); it has no lock of its own.
+ * A backend's ops are used by one thread at a time (the disk's worker
+ * thread, or a test); it has no lock of its own. Only the fd that async_fd
+ * hands out is used by other threads (an I/O engine's), for plain
+ * reads and writes that touch no backend state.
  */
 #ifndef HOSTEL_BLK_BACKEND_H
 #define HOSTEL_BLK_BACKEND_H
@@ -41,6 +43,15 @@ struct blk_backend_ops {
 	int (*discard)(struct blk_backend *be, uint64_t off, uint64_t len);
 	/* Make [off, off+len) read as zeroes; may deallocate if @may_unmap. */
 	int (*write_zeroes)(struct blk_backend *be, uint64_t off, uint64_t len, bool may_unmap);
+	/*
+	 * Optional (NULL: none). The fd on which this transfer may run as a
+	 * plain preadv/pwritev of @iov at @off, from any thread and alongside
+	 * other transfers (an I/O engine does it, see aio.h), or -1 when it
+	 * must go through preadv/pwritev above (snapshot overlay, O_DIRECT
+	 * with misaligned buffers, a write to a read-only backend).
+	 */
+	int (*async_fd)(struct blk_backend *be, bool wr, const struct iovec *iov, int iovcnt,
+			uint64_t off);
 	/* Release everything (fds, locks, overlay, memory) and free @be. */
 	void (*close)(struct blk_backend *be);
 };

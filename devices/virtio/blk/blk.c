@@ -18,6 +18,7 @@
 #include <linux/virtio_ring.h>
 
 #include "hostel/log.h"
+#include "virtio/blk/aio.h"
 #include "virtio/blk/blk.h"
 
 #define SECTOR_SHIFT 9
@@ -25,6 +26,26 @@
 #define HDR_SIZE     16u /* struct virtio_blk_outhdr: le32 type, le32 reserved, le64 sector */
 /* Pushes between two interrupt checks while draining a busy queue. */
 #define NOTIFY_BATCH 32
+/* Status of a request handed to the I/O engine (not a virtio status). */
+#define ST_PENDING 0x100
+
+/* Where a request's parts are, computed from the chain (never from guest memory). */
+struct req {
+	uint64_t rd_total; /* device-readable bytes, header included */
+	uint64_t wr_total; /* device-writable bytes, status included */
+	uint8_t *status;
+	uint32_t type;
+	uint64_t sector;
+};
+
+/* A popped request: executed at once, or in flight in the I/O engine. */
+struct slot {
+	struct virtq_chain chain;
+	struct req rq;
+	struct blk_aio_req ar;
+	struct slot *next_free;
+	struct iovec iov[VIRTQ_MAX_SEGS];
+};
 
 struct blk {
 	struct blk_backend *be;
@@ -36,7 +57,7 @@ struct blk {
 	char serial[VIRTIO_BLK_ID_BYTES];
 	uint8_t config[sizeof(struct virtio_blk_config)];
 
-	/* Request scratch (one request at a time). Sized by the chain limit. */
+	/* Request scratch (requests executed by the worker). Sized by the chain limit. */
 	struct iovec iov[VIRTQ_MAX_SEGS];
 	struct virtio_blk_discard_write_zeroes dwz[BLK_DWZ_SEG_MAX];
 
@@ -50,21 +71,19 @@ struct blk {
 	struct virtq *vq;
 	struct blk_queue_cb cb;
 	unsigned int unsignalled; /* pushes since the last interrupt check */
-	struct virtq_chain chain;
+
+	/* Requests: BLK_INFLIGHT slots with an I/O engine, else one. */
+	struct blk_aio *aio; /* NULL: every request runs on the worker */
+	struct slot *slots[BLK_INFLIGHT];
+	unsigned int nr_slots;
+	struct slot *free_slots;
+	unsigned int inflight; /* slots handed to the engine */
+	bool queue_full;       /* stopped popping: no free slot */
 
 	struct blk_stats stats;
 };
 
 #define STAT_ADD(b, field, n) __atomic_fetch_add(&(b)->stats.field, (n), __ATOMIC_RELAXED)
-
-/* Where a request's parts are, computed from the chain (never from guest memory). */
-struct req {
-	uint64_t rd_total; /* device-readable bytes, header included */
-	uint64_t wr_total; /* device-writable bytes, status included */
-	uint8_t *status;
-	uint32_t type;
-	uint64_t sector;
-};
 
 /* ---- config space, features ---------------------------------------------- */
 
@@ -188,7 +207,38 @@ struct blk *blk_create(struct blk_backend *be, const struct blk_opts *o)
 		b->offered |= 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
 	build_config(b, o->size_max ? o->size_max : BLK_SIZE_MAX_DEFAULT, o->discard,
 		     o->write_zeroes);
+
+	/* An engine only for a backend that hands out fds (not the in-memory fakes). */
+	if (be->ops->async_fd) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "virtio-blk %s", b->serial[0] ? o->serial : "disk");
+		b->aio = blk_aio_create(o->aio, BLK_INFLIGHT, what);
+		if (!b->aio)
+			goto err;
+	}
+	b->nr_slots = b->aio ? BLK_INFLIGHT : 1;
+	for (unsigned int i = 0; i < b->nr_slots; i++) {
+		b->slots[i] = malloc(sizeof(*b->slots[i]));
+		if (!b->slots[i])
+			goto err;
+		b->slots[i]->next_free = b->free_slots;
+		b->free_slots = b->slots[i];
+	}
 	return b;
+
+err:
+	for (unsigned int i = 0; i < b->nr_slots; i++)
+		free(b->slots[i]);
+	blk_aio_destroy(b->aio);
+	close(b->stop_fd);
+	free(b);
+	return NULL;
+}
+
+const char *blk_aio_engine(const struct blk *b)
+{
+	return b->aio ? blk_aio_name(blk_aio_kind(b->aio)) : "none";
 }
 
 void blk_destroy(struct blk *b)
@@ -196,6 +246,9 @@ void blk_destroy(struct blk *b)
 	if (!b)
 		return;
 	blk_stop(b);
+	blk_aio_destroy(b->aio);
+	for (unsigned int i = 0; i < b->nr_slots; i++)
+		free(b->slots[i]);
 	close(b->stop_fd);
 	b->be->ops->close(b->be);
 	free(b);
@@ -257,10 +310,11 @@ static int parse_chain(const struct virtq_chain *ch, struct req *rq)
 }
 
 /*
- * iovecs for bytes [skip, skip+len) of segments [from, to) into b->iov.
- * Zero-length pieces are left out. Returns the count (<= to - from).
+ * iovecs for bytes [skip, skip+len) of segments [from, to) into @iov
+ * (VIRTQ_MAX_SEGS entries). Zero-length pieces are left out. Returns the
+ * count (<= to - from).
  */
-static int build_iov(struct blk *b, const struct virtq_chain *ch, unsigned from, unsigned to,
+static int build_iov(struct iovec *iov, const struct virtq_chain *ch, unsigned from, unsigned to,
 		     uint64_t skip, uint64_t len)
 {
 	int n = 0;
@@ -273,8 +327,8 @@ static int build_iov(struct blk *b, const struct virtq_chain *ch, unsigned from,
 			continue;
 		}
 		l = MIN(l - skip, len);
-		b->iov[n].iov_base = (uint8_t *)ch->segs[i].host + skip;
-		b->iov[n].iov_len = l;
+		iov[n].iov_base = (uint8_t *)ch->segs[i].host + skip;
+		iov[n].iov_len = l;
 		n++;
 		len -= l;
 		skip = 0;
@@ -333,9 +387,32 @@ static uint8_t after_write(struct blk *b)
 	return r < 0 ? host_error(b, "writethrough flush", r) : VIRTIO_BLK_S_OK;
 }
 
-static uint8_t do_read(struct blk *b, const struct virtq_chain *ch, const struct req *rq,
-		       uint32_t *data_written)
+/*
+ * Hand a validated read or write to the I/O engine when there is one and
+ * the backend allows it: true, and the request is in flight in @s.
+ */
+static bool submit(struct blk *b, struct slot *s, const struct req *rq, bool wr, int n,
+		   uint64_t len)
 {
+	uint64_t off = rq->sector << SECTOR_SHIFT;
+	int fd;
+
+	if (!s || !b->aio || !len)
+		return false;
+	fd = b->be->ops->async_fd(b->be, wr, s->iov, n, off);
+	if (fd < 0)
+		return false;
+	s->rq = *rq;
+	s->ar = (struct blk_aio_req){
+		.fd = fd, .wr = wr, .iov = s->iov, .iovcnt = n, .off = off, .len = len};
+	blk_aio_submit(b->aio, &s->ar);
+	return true;
+}
+
+static int do_read(struct blk *b, const struct virtq_chain *ch, const struct req *rq,
+		   struct slot *s, uint32_t *data_written)
+{
+	struct iovec *iov = s ? s->iov : b->iov;
 	uint64_t len = rq->wr_total - 1;
 	ssize_t r;
 	int n;
@@ -344,14 +421,16 @@ static uint8_t do_read(struct blk *b, const struct virtq_chain *ch, const struct
 		return guest_error("readable data in a read", rq);
 	if (len % SECTOR_SIZE || len >= UINT32_MAX)
 		return guest_error("bad data length", rq);
-	n = build_iov(b, ch, ch->nr_read, ch->nr_segs, 0, len);
+	n = build_iov(iov, ch, ch->nr_read, ch->nr_segs, 0, len);
 	if ((uint32_t)n > b->seg_max)
 		return guest_error("more than seg_max segments", rq);
 	if (!range_ok(b, rq->sector, len))
 		return guest_error("beyond capacity", rq);
 	STAT_ADD(b, reads, 1);
+	if (submit(b, s, rq, false, n, len))
+		return ST_PENDING;
 	if (len) {
-		r = b->be->ops->preadv(b->be, b->iov, n, rq->sector << SECTOR_SHIFT);
+		r = b->be->ops->preadv(b->be, iov, n, rq->sector << SECTOR_SHIFT);
 		if (r != (ssize_t)len)
 			return host_error(b, "read", r);
 	}
@@ -360,8 +439,10 @@ static uint8_t do_read(struct blk *b, const struct virtq_chain *ch, const struct
 	return VIRTIO_BLK_S_OK;
 }
 
-static uint8_t do_write(struct blk *b, const struct virtq_chain *ch, const struct req *rq)
+static int do_write(struct blk *b, const struct virtq_chain *ch, const struct req *rq,
+		    struct slot *s)
 {
+	struct iovec *iov = s ? s->iov : b->iov;
 	uint64_t len = rq->rd_total - HDR_SIZE;
 	ssize_t r;
 	int n;
@@ -373,7 +454,7 @@ static uint8_t do_write(struct blk *b, const struct virtq_chain *ch, const struc
 		return guest_error("writable data in a write", rq);
 	if (len % SECTOR_SIZE)
 		return guest_error("bad data length", rq);
-	n = build_iov(b, ch, 0, ch->nr_read, HDR_SIZE, len);
+	n = build_iov(iov, ch, 0, ch->nr_read, HDR_SIZE, len);
 	if ((uint32_t)n > b->seg_max)
 		return guest_error("more than seg_max segments", rq);
 	if (!range_ok(b, rq->sector, len))
@@ -381,7 +462,9 @@ static uint8_t do_write(struct blk *b, const struct virtq_chain *ch, const struc
 	STAT_ADD(b, writes, 1);
 	if (!len)
 		return VIRTIO_BLK_S_OK;
-	r = b->be->ops->pwritev(b->be, b->iov, n, rq->sector << SECTOR_SHIFT);
+	if (submit(b, s, rq, true, n, len))
+		return ST_PENDING;
+	r = b->be->ops->pwritev(b->be, iov, n, rq->sector << SECTOR_SHIFT);
 	if (r != (ssize_t)len)
 		return host_error(b, "write", r);
 	STAT_ADD(b, write_bytes, len);
@@ -397,7 +480,7 @@ static uint8_t do_get_id(struct blk *b, const struct virtq_chain *ch, const stru
 	if (rq->wr_total - 1 < VIRTIO_BLK_ID_BYTES)
 		return guest_error("GET_ID buffer under 20 bytes", rq);
 	STAT_ADD(b, get_ids, 1);
-	n = build_iov(b, ch, ch->nr_read, ch->nr_segs, 0, VIRTIO_BLK_ID_BYTES);
+	n = build_iov(b->iov, ch, ch->nr_read, ch->nr_segs, 0, VIRTIO_BLK_ID_BYTES);
 	iov_copy(b, n, b->serial, VIRTIO_BLK_ID_BYTES, true);
 	*data_written = VIRTIO_BLK_ID_BYTES;
 	return VIRTIO_BLK_S_OK;
@@ -421,7 +504,7 @@ static uint8_t do_discard_wz(struct blk *b, const struct virtq_chain *ch, const 
 	if (cnt > BLK_DWZ_SEG_MAX)
 		return guest_error("more ranges than max_*_seg", rq);
 	/* Copy the whole range list once, then decide on the copy. */
-	n = build_iov(b, ch, 0, ch->nr_read, HDR_SIZE, len);
+	n = build_iov(b->iov, ch, 0, ch->nr_read, HDR_SIZE, len);
 	iov_copy(b, n, b->dwz, len, false);
 
 	/* virtio 1.x 5.2.6.2: any unknown flag, or unmap on a discard -> UNSUPP. */
@@ -463,11 +546,15 @@ static uint8_t do_discard_wz(struct blk *b, const struct virtq_chain *ch, const 
 	return after_write(b);
 }
 
-int blk_handle_chain(struct blk *b, const struct virtq_chain *ch, uint32_t *written)
+/*
+ * blk_handle_chain(), or with @s (the slot holding @ch) possibly handing a
+ * read or write to the engine: then 1, and nothing is written yet.
+ */
+static int handle(struct blk *b, const struct virtq_chain *ch, struct slot *s, uint32_t *written)
 {
 	uint32_t data = 0;
 	struct req rq;
-	uint8_t st;
+	int st;
 	int r;
 
 	*written = 0;
@@ -484,10 +571,10 @@ int blk_handle_chain(struct blk *b, const struct virtq_chain *ch, uint32_t *writ
 	}
 	switch (rq.type) {
 	case VIRTIO_BLK_T_IN:
-		st = do_read(b, ch, &rq, &data);
+		st = do_read(b, ch, &rq, s, &data);
 		break;
 	case VIRTIO_BLK_T_OUT:
-		st = do_write(b, ch, &rq);
+		st = do_write(b, ch, &rq, s);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		/* Extra buffers on a flush are ignored, never touched. */
@@ -508,13 +595,20 @@ int blk_handle_chain(struct blk *b, const struct virtq_chain *ch, uint32_t *writ
 		st = VIRTIO_BLK_S_UNSUPP;
 		break;
 	}
+	if (st == ST_PENDING)
+		return 1;
 	if (st == VIRTIO_BLK_S_IOERR)
 		STAT_ADD(b, io_errors, 1);
 	if (st != VIRTIO_BLK_S_OK)
 		data = 0; /* report only the status byte (buffers may be partly written) */
-	*rq.status = st;
+	*rq.status = (uint8_t)st;
 	*written = data + 1;
 	return 0;
+}
+
+int blk_handle_chain(struct blk *b, const struct virtq_chain *ch, uint32_t *written)
+{
+	return handle(b, ch, NULL, written);
 }
 
 /* ---- worker ---------------------------------------------------------------- */
@@ -533,21 +627,41 @@ static void maybe_notify(struct blk *b)
 		b->cb.notify(b->cb.opaque);
 }
 
-/* Complete one virtq_pop() result. false: the ring is broken, stop consuming. */
-static bool complete(struct blk *b, int popped)
+static void put_slot(struct blk *b, struct slot *s)
+{
+	s->next_free = b->free_slots;
+	b->free_slots = s;
+}
+
+static void pushed(struct blk *b)
+{
+	if (++b->unsignalled >= NOTIFY_BATCH)
+		maybe_notify(b);
+}
+
+/*
+ * Start one virtq_pop() result held in @s: executed at once and pushed, or
+ * handed to the engine. false: the ring is broken, stop consuming.
+ */
+static bool start(struct blk *b, struct slot *s, int popped)
 {
 	uint32_t written = 0;
+	int r;
 
 	if (popped == -EINVAL) {
 		/* A bad chain (virtq.h): no status can be trusted; len 0 and go on. */
 		STAT_ADD(b, rejected, 1);
-		virtq_push(b->vq, b->chain.head, 0);
+		virtq_push(b->vq, s->chain.head, 0);
 	} else if (popped == 1) {
-		if (blk_handle_chain(b, &b->chain, &written) < 0)
-			written = 0;
-		virtq_push(b->vq, b->chain.head, written);
+		r = handle(b, &s->chain, s, &written);
+		if (r == 1) {
+			b->inflight++;
+			return true; /* the slot comes back at completion */
+		}
+		virtq_push(b->vq, s->chain.head, r < 0 ? 0 : written);
 	} else {
 		/* -EIO or anything unexpected: the ring state cannot be trusted. */
+		put_slot(b, s);
 		b->broken = true;
 		log_ratelimited(LOG_WARN, "virtio-blk: request queue broken, needs reset");
 		maybe_notify(b);
@@ -555,9 +669,53 @@ static bool complete(struct blk *b, int popped)
 			b->cb.needs_reset(b->cb.opaque);
 		return false;
 	}
-	if (++b->unsignalled >= NOTIFY_BATCH)
-		maybe_notify(b);
+	put_slot(b, s);
+	pushed(b);
 	return true;
+}
+
+/* Finish a request the engine completed: status byte, used entry. */
+static void finish(struct blk *b, struct slot *s)
+{
+	const struct blk_aio_req *ar = &s->ar;
+	ssize_t res = ar->res;
+	uint32_t data = 0;
+	uint8_t st;
+
+	if (res != (ssize_t)ar->len && (res >= 0 || res == -EAGAIN || res == -EINTR)) {
+		/* A short or refused transfer: the backend finishes or fails it here. */
+		res = ar->wr ? b->be->ops->pwritev(b->be, ar->iov, ar->iovcnt, ar->off)
+			     : b->be->ops->preadv(b->be, ar->iov, ar->iovcnt, ar->off);
+	}
+	if (res != (ssize_t)ar->len) {
+		/* EIO, ENOSPC...: this request fails, the disk goes on. */
+		st = host_error(b, ar->wr ? "write" : "read", res);
+	} else if (ar->wr) {
+		STAT_ADD(b, write_bytes, ar->len);
+		st = after_write(b);
+	} else {
+		STAT_ADD(b, read_bytes, ar->len);
+		st = VIRTIO_BLK_S_OK;
+		data = (uint32_t)ar->len;
+	}
+	if (st == VIRTIO_BLK_S_IOERR)
+		STAT_ADD(b, io_errors, 1);
+	*s->rq.status = st;
+	virtq_push(b->vq, s->chain.head, data + 1);
+	b->inflight--;
+	put_slot(b, s);
+	pushed(b);
+}
+
+/* Finish every request the engine has completed. */
+static void reap(struct blk *b)
+{
+	struct blk_aio_req *r = blk_aio_reap(b->aio), *next;
+
+	for (; r; r = next) {
+		next = r->next;
+		finish(b, container_of(r, struct slot, ar));
+	}
 }
 
 static void process_queue(struct blk *b)
@@ -565,14 +723,29 @@ static void process_queue(struct blk *b)
 	int r;
 
 	for (;;) {
+		struct slot *s = NULL;
+
 		/* Suppress kicks while draining: we are going to look anyway. */
 		virtq_set_notify(b->vq, false);
-		while (!stop_requested(b) && (r = virtq_pop(b->vq, &b->chain)) != 0) {
-			if (!complete(b, r))
-				return;
+		b->queue_full = false;
+		while (!stop_requested(b) && !b->broken) {
+			s = b->free_slots;
+			if (!s) {
+				/* Every slot in flight: go on when one completes. */
+				b->queue_full = true;
+				break;
+			}
+			r = virtq_pop(b->vq, &s->chain);
+			if (r == 0)
+				break;
+			b->free_slots = s->next_free;
+			if (!start(b, s, r))
+				break;
 		}
+		if (b->aio)
+			blk_aio_kick(b->aio);
 		maybe_notify(b);
-		if (stop_requested(b))
+		if (stop_requested(b) || b->broken || b->queue_full)
 			return;
 		/*
 		 * Re-enabling ends with a full barrier (virtq.c) that pairs with
@@ -586,12 +759,29 @@ static void process_queue(struct blk *b)
 	}
 }
 
+/* Before exiting: every request in flight completes and is pushed. */
+static void drain(struct blk *b)
+{
+	struct pollfd p = {.fd = b->aio ? blk_aio_event_fd(b->aio) : -1, .events = POLLIN};
+
+	while (b->inflight) {
+		if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+			log_error("virtio-blk: waiting for requests in flight: %s",
+				  strerror(errno));
+			break;
+		}
+		reap(b);
+	}
+	maybe_notify(b);
+}
+
 static void *worker_main(void *arg)
 {
 	struct blk *b = arg;
-	struct pollfd p[2] = {
+	struct pollfd p[3] = {
 		{.fd = b->stop_fd, .events = POLLIN},
 		{.fd = b->kick_fd, .events = POLLIN},
+		{.fd = b->aio ? blk_aio_event_fd(b->aio) : -1, .events = POLLIN},
 	};
 	uint64_t v;
 
@@ -599,7 +789,7 @@ static void *worker_main(void *arg)
 	if (!stop_requested(b))
 		process_queue(b);
 	while (!stop_requested(b)) {
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("virtio-blk: worker poll failed: %s", strerror(errno));
@@ -607,6 +797,15 @@ static void *worker_main(void *arg)
 		}
 		if (p[0].revents)
 			break;
+		if (p[2].revents & POLLIN) {
+			bool was_full = b->queue_full;
+
+			reap(b);
+			maybe_notify(b);
+			/* Freed slots: pop what waited for one. */
+			if (was_full && !b->broken)
+				process_queue(b);
+		}
 		if (p[1].revents & (POLLERR | POLLNVAL)) {
 			/* A dead kick fd: wait for blk_stop only (poll skips fd -1). */
 			log_error("virtio-blk: queue notify fd failed; queue stalled");
@@ -622,6 +821,7 @@ static void *worker_main(void *arg)
 		if (!b->broken)
 			process_queue(b);
 	}
+	drain(b);
 	return NULL;
 }
 
@@ -638,6 +838,7 @@ int blk_start(struct blk *b, struct virtq *vq, int kick_fd, const struct blk_que
 	b->kick_fd = kick_fd;
 	b->cb = cb ? *cb : (struct blk_queue_cb){0};
 	b->broken = false;
+	b->queue_full = false;
 	b->unsignalled = 0;
 	__atomic_store_n(&b->stop, false, __ATOMIC_RELEASE);
 	/* Signals (SIGTERM, SIGINT...) belong to the main thread, not to the worker. */

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "hostel/compiler.h"
+#include "virtio/blk/aio.h"
 #include "virtio/blk/backend.h"
 #include "virtio/queue/virtq.h"
 
@@ -24,6 +25,7 @@
 #define BLK_SIZE_MAX_DEFAULT 0x10000	/* bytes per segment (advertised only) */
 #define BLK_DWZ_SEG_MAX	     32		/* ranges per discard / write-zeroes request */
 #define BLK_DWZ_SECTORS_MAX  (1u << 22) /* sectors per range (2 GiB) */
+#define BLK_INFLIGHT	     64		/* requests in flight in the I/O engine per disk */
 
 struct blk;
 
@@ -34,6 +36,12 @@ struct blk_opts {
 	uint32_t size_max;  /* 0: BLK_SIZE_MAX_DEFAULT */
 	bool discard;	    /* offer VIRTIO_BLK_F_DISCARD */
 	bool write_zeroes;  /* offer VIRTIO_BLK_F_WRITE_ZEROES */
+	/*
+	 * The I/O engine for reads and writes (aio.h), used when the backend
+	 * hands out fds (async_fd); io_uring falls back to threads with one
+	 * log line when the kernel refuses it.
+	 */
+	enum blk_aio_kind aio;
 };
 
 /* Counters; each is updated atomically, a snapshot is not one instant. */
@@ -52,6 +60,8 @@ struct blk_stats {
  * no memory.
  */
 struct blk *blk_create(struct blk_backend *be, const struct blk_opts *o) __must_check;
+/* The engine in use: "uring", "thread", or "none" (everything on the worker). */
+const char *blk_aio_engine(const struct blk *b);
 /* Stops the worker, closes the backend, frees. */
 void blk_destroy(struct blk *b);
 
@@ -104,15 +114,18 @@ struct blk_queue_cb {
 /*
  * Start the worker thread on an initialised @vq (at DRIVER_OK). It waits on
  * @kick_fd (an eventfd the transport signals on QUEUE_NOTIFY, via ioeventfd
- * or by hand), pops, executes and pushes chains and notifies as the driver
- * asks. Between blk_start() and blk_stop() only the worker touches @vq.
+ * or by hand), pops chains, and executes them itself or hands reads and
+ * writes to the I/O engine (up to BLK_INFLIGHT at once, completing in any
+ * order), pushes them and notifies as the driver asks (EVENT_IDX). Between
+ * blk_start() and blk_stop() only the worker touches @vq.
  * 0, -EBUSY (already started), -EINVAL, or -errno from thread creation.
  */
 int blk_start(struct blk *b, struct virtq *vq, int kick_fd,
 	      const struct blk_queue_cb *cb) __must_check;
 /*
- * Stop the worker: the request being executed finishes (its completion is
- * pushed), requests not yet started stay in the ring untouched, and the
+ * Stop the worker: the requests being executed or in flight in the engine
+ * finish (their completions are pushed), requests not yet started stay in
+ * the ring untouched, and the
  * thread has exited when this returns; nothing is written to the ring after
  * it (BAD-INPUTS 9). Idempotent. Call before virtq_reset() and before the
  * guest can re-program the rings.
