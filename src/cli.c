@@ -300,6 +300,11 @@ static const char *long_name(const struct option *opts, int val)
 	return "?";
 }
 
+const char *cli_vm_name(const struct hostel_opts *o)
+{
+	return o->config ? o->config : o->nr_disks ? o->disks[0].path : o->kernel;
+}
+
 void cli_defaults(struct hostel_opts *o)
 {
 	memset(o, 0, sizeof(*o));

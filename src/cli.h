@@ -92,6 +92,13 @@ int cli_parse_duration(const char *s, uint64_t *ms) __must_check;
 
 /* The defaults of 'hostel run': 512 MiB, one vCPU, console on stdio, ... */
 void cli_defaults(struct hostel_opts *o);
+/*
+ * What names the VM: the config file, else the first disk, else the
+ * kernel, as given; NULL for the default guest. The window title shows
+ * its last part; the NICs' default MACs are derived from it, so two VMs
+ * with different disks or configs and the same kernel differ.
+ */
+const char *cli_vm_name(const struct hostel_opts *o);
 
 /*
  * Parse argv: the defaults, then the --config file if one is named, then

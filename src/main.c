@@ -625,7 +625,7 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		.nr_consoles = o->cmd == CMD_EXEC ? EXEC_CHANNELS : 0,
 		.nets = o->nets,
 		.nr_nets = o->nr_nets,
-		.net_seed = s->kernel,
+		.net_seed = cli_vm_name(s->o) ? cli_vm_name(s->o) : s->kernel,
 		.display = s->display,
 	};
 	if (board_create(&b->board, &b->vm, b->el, console_sink(s->con), &bcfg, why, sizeof(why))) {
@@ -1012,10 +1012,7 @@ static bool display_server(void)
 /* The window's title: the VM's name, from what the user named it by. */
 static void vm_title(const struct hostel_opts *o, char *buf, size_t len)
 {
-	const char *name = o->config	 ? o->config
-			   : o->nr_disks ? o->disks[0].path
-			   : o->kernel	 ? o->kernel
-					 : NULL;
+	const char *name = cli_vm_name(o);
 	if (!name) {
 		snprintf(buf, len, "default guest - hostel");
 		return;

@@ -364,6 +364,22 @@ static void test_net(void **state)
 	expect_usage("--net needs a value", "run", "--net", NULL);
 }
 
+/* What names the VM (title, default MACs): config, else first disk, else kernel. */
+static void test_vm_name(void **state)
+{
+	struct hostel_opts o;
+	char err[256];
+	(void)state;
+	assert_int_equal(parse(&o, err, "run", NULL), 0);
+	assert_null(cli_vm_name(&o));
+	assert_int_equal(parse(&o, err, "run", "--kernel", "/k/vmlinuz", NULL), 0);
+	assert_string_equal(cli_vm_name(&o), "/k/vmlinuz");
+	assert_int_equal(parse(&o, err, "run", "--kernel", "/k/vmlinuz", "--disk", "/img/a.raw",
+			       "--disk", "/img/b.raw", NULL),
+			 0);
+	assert_string_equal(cli_vm_name(&o), "/img/a.raw");
+}
+
 static void test_guestfwd(void **state)
 {
 	struct hostel_opts o;
@@ -424,15 +440,11 @@ static void test_guestfwd(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_run_options),
-		cmocka_unit_test(test_rejects),
-		cmocka_unit_test(test_disks),
-		cmocka_unit_test(test_net),
-		cmocka_unit_test(test_guestfwd),
-		cmocka_unit_test(test_help_version),
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_exec_and_ci_options),
+		cmocka_unit_test(test_sizes),	  cmocka_unit_test(test_run_options),
+		cmocka_unit_test(test_rejects),	  cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_net),	  cmocka_unit_test(test_guestfwd),
+		cmocka_unit_test(test_vm_name),	  cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_durations), cmocka_unit_test(test_exec_and_ci_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
