@@ -402,6 +402,8 @@ static int merge_config(struct hostel_opts *o, const unsigned char *given, char 
 int cli_parse(int argc, char **argv, struct hostel_opts *o, char *err, size_t errlen)
 {
 	int r = cli_parse_args(argc, argv, o, err, errlen);
+	if (r && errlen)
+		text_one_line(err); /* an argument may hold a newline */
 	if (r || !o->print_config || (o->cmd != CMD_RUN && o->cmd != CMD_EXEC) || o->help_run)
 		return r;
 	char *text = config_to_json(o);

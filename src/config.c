@@ -19,6 +19,13 @@ struct ctx {
 	size_t errlen;
 };
 
+void text_one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static int __printf(2, 3) fail(struct ctx *c, const char *fmt, ...)
 {
 	char msg[512];
@@ -27,6 +34,8 @@ static int __printf(2, 3) fail(struct ctx *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	snprintf(c->err, c->errlen, "config '%s': %s", c->name, msg);
+	/* A --net string or a path from the file may hold a newline. */
+	text_one_line(c->err);
 	return -EINVAL;
 }
 

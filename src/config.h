@@ -16,6 +16,13 @@
 #define CONFIG_MAX_BYTES (1u << 20) /* a larger file is refused unread */
 
 /*
+ * Make @s one printable line: every control byte (a newline, a tab, an
+ * escape) becomes '?'. Error messages quote user input (a file's strings,
+ * an option's value), and an error is one line.
+ */
+void text_one_line(char *s);
+
+/*
  * Apply the keys of a configuration to @o (which holds the defaults, or
  * whatever the caller wants the file to override). @text is @len bytes
  * of JSON read from the file @name; relative paths in it are taken relative

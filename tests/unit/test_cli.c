@@ -362,6 +362,7 @@ static void test_net(void **state)
 	expect_usage("mac '02:00:00:00:00'", "run", "--net", "user,mac=02:00:00:00:00", NULL);
 	expect_usage("mac '02:00:00:00:00:0g'", "run", "--net", "user,mac=02:00:00:00:00:0g", NULL);
 	expect_usage("--net needs a value", "run", "--net", NULL);
+	expect_usage("--net 'user,x?y': unknown option 'x?y'", "run", "--net", "user,x\ny", NULL);
 }
 
 /* What names the VM (title, default MACs): config, else first disk, else kernel. */

@@ -881,6 +881,9 @@ static void test_net_key(void **state)
 		      "key \"net[0].restrict\": expected true or false");
 	expect_reject("{\"net\": [{\"type\": \"user\", \"mac\": \"ff:ff:ff:ff:ff:ff\"}]}",
 		      "key \"net[0].mac\"");
+	/* A value quoted in the error keeps it one line (found by fuzz_config). */
+	expect_reject("{\"net\": [\"user,guestfwd=10.0.2.\\n4:80-unix:/s\"]}",
+		      "guestfwd '10.0.2.?4:80-unix:/s'");
 	expect_reject("{\"net\": [\"user\", \"user\", \"user\", \"user\", \"user\"]}",
 		      "key \"net\": 5 NICs, at most 4");
 }
