@@ -270,3 +270,40 @@ shot_until() {
 	done
 	return 1
 }
+
+# same_image A B: A and B are byte for byte the same file, read through
+# their data only (SEEK_DATA/SEEK_HOLE): the same size, holes in the same
+# places and the same bytes elsewhere. Stricter than cmp (zeros written
+# into a hole differ) and much quicker on a sparse 2 GiB image under TCG.
+# Where the file system cannot say where its holes are, every byte is read.
+same_image() {
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+a, b = (os.open(p, os.O_RDONLY) for p in sys.argv[1:3])
+size = os.fstat(a).st_size
+if size != os.fstat(b).st_size:
+    sys.exit(1)
+def extents(fd):
+    out, off = [], 0
+    try:
+        while off < size:
+            d = os.lseek(fd, off, os.SEEK_DATA)
+            h = os.lseek(fd, d, os.SEEK_HOLE)
+            out.append((d, h))
+            off = h
+    except OSError as e:
+        if e.errno == 6:  # ENXIO: no data after off
+            return out
+        return [(0, size)]  # holes unknown: compare everything
+    return out
+ea, eb = extents(a), extents(b)
+if ea != eb:
+    sys.exit(1)
+for d, h in ea:
+    while d < h:
+        n = min(h - d, 1 << 20)
+        if os.pread(a, n, d) != os.pread(b, n, d):
+            sys.exit(1)
+        d += n
+PY
+}
