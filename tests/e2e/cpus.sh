@@ -5,8 +5,9 @@
 require_kvm
 
 host_n=$(nproc)
-# nproc of a 2-core machine is already in the list: each count boots once.
-for n in $(printf '%s\n' 1 2 4 "$host_n" | sort -nu); do
+# Every other e2e test boots one CPU; here 2, 4 and the host's count (one
+# boot each: on a 2-core machine nproc is already in the list).
+for n in $(printf '%s\n' 2 4 "$host_n" | sort -nu); do
 	guest_run "$TMP/out" '
 		echo "nproc=$(nproc)"
 		echo "online=$(cat /sys/devices/system/cpu/online)"

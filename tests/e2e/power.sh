@@ -23,15 +23,12 @@ GUEST_CMDLINE=reboot=t guest_run "$TMP/out" 'reboot -f; sleep 600'
 grep -q 'guest CPU failure: .*triple fault' "$TMP/out.err" || fail "triple fault: stderr '$(cat "$TMP/out.err")'"
 pass "triple fault -> 84: $(grep 'guest CPU failure' "$TMP/out.err")"
 
-for v in 5; do
-	guest_run "$TMP/out" "printf '\\$(printf %03o "$v")' | dd of=/dev/port bs=1 seek=$((0x501)) count=1 2>/dev/null; sleep 600" --debug-exit
-	want=$(((v << 1) | 1))
-	[ "$status" -eq "$want" ] || fail "debug-exit $v: hostel exited $status, want $want"
-	pass "debug-exit value $v -> $want"
-done
-guest_run "$TMP/out" "printf '\\000' | dd of=/dev/port bs=1 seek=$((0xf4)) count=1 2>/dev/null; sleep 600" --debug-exit=0xf4
-[ "$status" -eq 1 ] || fail "debug-exit 0 at 0xf4: hostel exited $status, want 1"
-pass "debug-exit value 0 at port 0xf4 -> 1"
+# One boot for the device's wiring at a port given on the command line
+# (the default port, 0x501, is the same code with cli's default; unit tests
+# cover the values, 0 included, and the option's parsing).
+guest_run "$TMP/out" "printf '\\005' | dd of=/dev/port bs=1 seek=$((0xf4)) count=1 2>/dev/null; sleep 600" --debug-exit=0xf4
+[ "$status" -eq 11 ] || fail "debug-exit 5 at 0xf4: hostel exited $status, want 11"
+pass "debug-exit value 5 at port 0xf4 -> 11"
 
 sigterm() {
 	session_start "$TMP/out" --cmdline "hostel.cmd=$(b64 'echo waiting-for-the-button; sleep 600')"
