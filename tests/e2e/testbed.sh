@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Tests of the test bed itself (tests/testbed/run), run on the host: they
 # need QEMU, not KVM. Five outer boots, three of them in the background while
-# the others run, so the whole file costs about the 120 s of its timeout case:
-#   A  a hung command (sleep 600, --timeout 120: the bound leaves room for four
+# the others run, so the whole file costs about the 100 s of its timeout case:
+#   A  a hung command (sleep 600, --timeout 100: the bound leaves room for four
 #      beds booting at once, each polling in its idle loop): status 124, the message,
 #      output printed before the hang arrives while the runner still runs,
 #      no QEMU and no control directory left
@@ -72,7 +72,7 @@ wait_output() {
 # --- A (background): a hung command and the timeout.
 mkdir -p "$tmp/rwA"
 t0=$SECONDS
-"$run" --timeout 120 --rw "$tmp/rwA" -- sh -c 'echo stream-early; sleep 600' \
+"$run" --timeout 100 --rw "$tmp/rwA" -- sh -c 'echo stream-early; sleep 600' \
 	>"$tmp/a.out" 2>"$tmp/a.err" &
 apid=$!
 bg+=("$apid")
@@ -174,10 +174,10 @@ if [ "$st" -eq 124 ]; then ok "hung command: runner status 124 after $((SECONDS 
 	bad "hung command: runner status $st, want 124"
 	show "$tmp/a.out" "$tmp/a.err"
 fi
-if grep -q '^testbed: timed out after 120 s$' "$tmp/a.err"; then
+if grep -q '^testbed: timed out after 100 s$' "$tmp/a.err"; then
 	ok "hung command: timeout message"
 else
-	bad "no 'testbed: timed out after 120 s' on stderr"
+	bad "no 'testbed: timed out after 100 s' on stderr"
 	show "$tmp/a.err"
 fi
 if no_process_with "$tmp/rwA"; then ok "timeout: no QEMU left"; else
