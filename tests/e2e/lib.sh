@@ -170,6 +170,7 @@ session_start() {
 	: >"$out.err"
 	timeout -k 10 "$GUEST_BOUND" "$HOSTEL" run "$@" <"$TMP/in" >>"$out" 2>>"$out.err" &
 	SPID=$!
+	SOUT=$out # for diagnostics: the session's console and stderr
 	exec 3>"$TMP/in"
 }
 
@@ -264,7 +265,8 @@ shot_until() {
 	local sock=$1 png=$2 tries=$3 n
 	shift 3
 	for n in $(seq "$tries"); do
-		"$HOSTEL" ctl "$sock" screenshot "$png" >"$png.json" || fail "screenshot: $(cat "$png.json")"
+		"$HOSTEL" ctl "$sock" screenshot "$png" >"$png.json" ||
+			fail "screenshot: $(cat "$png.json"); hostel's stderr: $(tail -n 5 "${SOUT:-/dev/null}.err" 2>/dev/null); console: $(tail -n 10 "${SOUT:-/dev/null}" 2>/dev/null)"
 		"$@" && return 0
 		sleep 1 # the polling interval of the hang guard above
 	done
