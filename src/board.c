@@ -384,6 +384,8 @@ int board_create(struct board *b, struct vm *vm, struct evloop *el, struct byte_
 	acfg.reset_port = 0xcf9;
 	acfg.reset_value = 0x06; /* RST_CPU | SYS_RST */
 	acfg.pvpanic = true;
+	/* The PS/2 mouse's only input is the window (grabbed motion). */
+	acfg.ps2_mouse = cfg->display != NULL;
 	acfg.pvpanic_port = PVPANIC_PORT;
 	acfg.pci.enabled = true;
 	acfg.ecam_base = BOARD_ECAM_BASE;

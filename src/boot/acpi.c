@@ -346,6 +346,7 @@ void acpi_config_pc_default(struct acpi_config *cfg, unsigned int nr_cpus)
 	cfg->pvpanic_port = ACPI_PVPANIC_PORT_DEFAULT;
 	cfg->com1 = true;
 	cfg->i8042 = true;
+	cfg->ps2_mouse = true;
 	cfg->rtc = true;
 	/* Disabled, but preset so a board only has to switch it on and give
 	 * the ECAM base. */
@@ -573,7 +574,13 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 		aml_res_irq(a, ACPI_I8042_KBD_IRQ);
 		aml_resource_end(a);
 		aml_end(a);
-
+	}
+	/*
+	 * Without a PNP0F13 node Linux's i8042 driver leaves the aux port
+	 * alone ("AUX port disabled"): no psmouse protocol probing, which
+	 * costs a nested boot most of a second, for a mouse nothing moves.
+	 */
+	if (cfg->i8042 && cfg->ps2_mouse) {
 		aml_device_begin(a, ACPI_DSDT_MOUSE);
 		aml_name(a, "_HID");
 		aml_eisaid(a, "PNP0F13"); /* PS/2 port mouse; ports belong to the keyboard */

@@ -181,7 +181,8 @@ struct acpi_config {
 	bool pvpanic;	       /* ISA pvpanic device QEMU0001 */
 	uint16_t pvpanic_port; /* 0 = ACPI_PVPANIC_PORT_DEFAULT */
 	bool com1;	       /* PNP0501 at 0x3f8, IRQ 4 */
-	bool i8042;	       /* PNP0303 at 0x60/0x64 IRQ 1 and PNP0F13 IRQ 12; FADT 8042 flag */
+	bool i8042;	       /* PNP0303 at 0x60/0x64 IRQ 1; FADT 8042 flag */
+	bool ps2_mouse;	       /* with i8042: PNP0F13 on IRQ 12 (Linux probes the aux port) */
 	bool rtc; /* PNP0B00 at 0x70, IRQ 8; when false FADT says "CMOS RTC Not Present" */
 	struct acpi_pci_host pci; /* PCI host bridge in the DSDT; needs ecam_base */
 };

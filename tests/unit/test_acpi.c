@@ -373,7 +373,7 @@ static void check_dsdt(const struct env *e, uint64_t dsdt)
 	assert_true(contains(d, len, s5, sizeof(s5)));
 	assert_int_equal(contains(d, len, "COM1", 4), c->com1);
 	assert_int_equal(contains(d, len, "PS2K", 4), c->i8042);
-	assert_int_equal(contains(d, len, "PS2M", 4), c->i8042);
+	assert_int_equal(contains(d, len, "PS2M", 4), c->i8042 && c->ps2_mouse);
 	assert_int_equal(contains(d, len, "RTC_", 4), c->rtc);
 	assert_int_equal(contains(d, len, "PEVT", 4), c->pvpanic);
 	assert_int_equal(contains(d, len, qemu0001, sizeof(qemu0001)), c->pvpanic);
@@ -603,6 +603,18 @@ static void test_minimal_board(void **state)
 	e.cfg.pm_tmr_port = 0;
 	/* IRQ 4 is free without COM1. */
 	e.cfg.sci_irq = 4;
+	env_build(&e);
+	check_all(&e);
+	env_fini(&e);
+}
+
+/* A keyboard without a mouse node: a headless board's i8042. */
+static void test_no_ps2_mouse(void **state)
+{
+	struct env e;
+
+	env_init(&e, 1);
+	e.cfg.ps2_mouse = false;
 	env_build(&e);
 	check_all(&e);
 	env_fini(&e);
@@ -1954,6 +1966,7 @@ int main(void)
 		cmocka_unit_test(test_pci_mmio64),
 		cmocka_unit_test(test_reset_reg),
 		cmocka_unit_test(test_minimal_board),
+		cmocka_unit_test(test_no_ps2_mouse),
 		cmocka_unit_test(test_unaligned_base),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_bad_region),
