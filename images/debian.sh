@@ -2,7 +2,7 @@
 # A Debian 12 (bookworm) guest on a disk: the root filesystem debootstrap
 # makes (minbase plus systemd, udev, fio, iperf3 and a few tools), the modules of
 # the kernel from images/kernel.sh, hostel's configuration from
-# images/debian/rootfs/, packed as a sparse 2 GiB raw ext4 image; and,
+# images/debian/rootfs/, packed as a sparse 1 GiB raw ext4 image; and,
 # through images/debian-initrd.sh, a small busybox initrd that loads virtio
 # and ext4, mounts the disk and starts the image's systemd.
 #
@@ -30,7 +30,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 recipe_args "$@"
 
 suite=bookworm
-size=2G
+size=1G
 # debootstrap --variant=minbase adds these (and what they depend on).
 # busybox: its httpd and wget for the network e2e test (tests/e2e/net-debian.sh);
 # iperf3 and iputils-ping: bench/net.py's throughput and latency figures.
