@@ -19,12 +19,10 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE = os.environ.get("HOSTEL_CACHE") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hostel")
+import benchlib  # the bench/ directory is on sys.path: it holds this script
+
 READY = b"hostel-guest: ready"
 
 
@@ -100,15 +98,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--memory", type=int, default=512)
-    ap.add_argument("--hostel", default=os.path.join(ROOT, "build", "hostel"))
+    ap.add_argument("--hostel", default=benchlib.HOSTEL)
     ap.add_argument("--json")
     a = ap.parse_args()
 
-    kernel = os.path.join(CACHE, "kernel", "vmlinuz")
-    initrd = os.path.join(CACHE, "initramfs.cpio.gz")
-    for f in (kernel, initrd):
-        if not os.path.exists(f):
-            sys.exit(f"bench: {f} missing: run images/kernel.sh and images/initramfs.sh")
+    kernel, initrd = benchlib.default_guest()
     cmd64 = base64.b64encode(b"true").decode()
     append = f"hostel.cmd={cmd64} quiet"
     ram_kib = a.memory * 1024

@@ -40,9 +40,8 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE = os.environ.get("HOSTEL_CACHE") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hostel")
+import benchlib  # the bench/ directory is on sys.path: it holds this script
+
 READY = re.compile(rb"hostel-guest: ready uptime=")
 PROMPT = re.compile(rb"root@hostel-debian:~# ")
 # Hang guards for one wait, never part of a figure.
@@ -200,7 +199,7 @@ def main():
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--memory", type=int, default=1024)
     ap.add_argument("--cpus", type=int, default=1)
-    ap.add_argument("--hostel", default=os.path.join(ROOT, "build", "hostel"))
+    ap.add_argument("--hostel", default=benchlib.HOSTEL)
     ap.add_argument("--aio", default="uring,thread",
                     help="hostel I/O engines to measure, comma-separated (uring, thread)")
     ap.add_argument("--json")
@@ -211,15 +210,8 @@ def main():
     hostels = [f"hostel-{e}" for e in engines]
     names = hostels + ["qemu"]
 
-    kernel = os.path.join(CACHE, "kernel", "vmlinuz")
-    initrd = os.path.join(CACHE, "debian", "debian-initrd.img")
-    image = os.path.join(CACHE, "debian", "debian.img")
-    for f in (kernel, initrd, image):
-        if not os.path.exists(f):
-            sys.exit(f"bench: {f} missing: run images/debian.sh")
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        sys.exit("bench: no usable /dev/kvm (on a machine without one: tests/testbed/run "
-                 "--memory 8G --rw $PWD/bench -- python3 bench/disk.py)")
+    kernel, initrd, image = benchlib.debian_guest()
+    benchlib.need_kvm("tests/testbed/run --memory 8G --rw $PWD/bench -- python3 bench/disk.py")
 
     workdir = tempfile.mkdtemp(prefix="hostel-bench-disk.")
     # QEMU puts temporary files in TMPDIR (else /var/tmp, read-only in the

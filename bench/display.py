@@ -34,9 +34,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE = os.environ.get("HOSTEL_CACHE") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hostel")
+import benchlib  # the bench/ directory is on sys.path: it holds this script
+
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -126,18 +125,14 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--idle", type=int, default=10)
     ap.add_argument("--scroll", type=int, default=10)
-    ap.add_argument("--hostel", default=os.path.join(ROOT, "build", "hostel"))
+    ap.add_argument("--hostel", default=benchlib.HOSTEL)
     ap.add_argument("--bound", type=int, default=1200,
                     help="hang guard per boot, s (QEMU's VGA boot is slow nested)")
     ap.add_argument("--qemu-gpu", default="virtio-vga",
                     help="QEMU's display device: virtio-vga (as hostel's) or virtio-gpu-pci")
     ap.add_argument("--json")
     a = ap.parse_args()
-    kernel = os.path.join(CACHE, "kernel", "vmlinuz")
-    initrd = os.path.join(CACHE, "initramfs.cpio.gz")
-    for f in (kernel, initrd):
-        if not os.path.exists(f):
-            sys.exit(f"bench: {f} missing: run images/kernel.sh and images/initramfs.sh")
+    kernel, initrd = benchlib.default_guest()
     tmp = tempfile.mkdtemp(prefix="hostel-bench-display.")
     os.environ["HOSTEL_KERNEL_CACHE"] = os.path.join(tmp, "vmlinux")
     x, display = start_xvfb(tmp)

@@ -20,13 +20,11 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE = os.environ.get("HOSTEL_CACHE") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hostel")
+import benchlib  # the bench/ directory is on sys.path: it holds this script
+
 
 
 def timed(cmd, bound=180):
@@ -43,14 +41,10 @@ def timed(cmd, bound=180):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--hostel", default=os.path.join(ROOT, "build", "hostel"))
+    ap.add_argument("--hostel", default=benchlib.HOSTEL)
     ap.add_argument("--json")
     a = ap.parse_args()
-    kernel = os.path.join(CACHE, "kernel", "vmlinuz")
-    initrd = os.path.join(CACHE, "initramfs.cpio.gz")
-    for f in (kernel, initrd):
-        if not os.path.exists(f):
-            sys.exit(f"bench: {f} missing: run images/kernel.sh and images/initramfs.sh")
+    kernel, initrd = benchlib.default_guest()
     kcache = tempfile.mkdtemp(prefix="hostel-bench-vmlinux.")
     os.environ["HOSTEL_KERNEL_CACHE"] = kcache
     cmd64 = base64.b64encode(b"true").decode()

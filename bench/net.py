@@ -48,12 +48,10 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from disk import boot  # noqa: E402  (the Debian guest on a console, shared with bench/disk.py)
+import benchlib  # the bench/ directory is on sys.path: it holds this script
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE = os.environ.get("HOSTEL_CACHE") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hostel")
+from disk import boot  # the Debian guest on a console, shared with bench/disk.py
+
 MAC = {"user": "52:54:00:be:00:01", "tap": "52:54:00:be:00:02"}
 TAP_HOST, TAP_GUEST = "192.168.100.1", "192.168.100.2"
 FIGURES = [("host->guest", "Mbit/s"), ("guest->host", "Mbit/s"), ("rtt", "ms")]
@@ -137,22 +135,15 @@ def main():
     ap.add_argument("--modes", default="user,tap")
     ap.add_argument("--memory", type=int, default=1024)
     ap.add_argument("--cpus", type=int, default=1)
-    ap.add_argument("--hostel", default=os.path.join(ROOT, "build", "hostel"))
+    ap.add_argument("--hostel", default=benchlib.HOSTEL)
     ap.add_argument("--json")
     a = ap.parse_args()
     modes = a.modes.split(",")
     if not modes or set(modes) - {"user", "tap"}:
         sys.exit("bench: --modes takes user, tap or user,tap")
 
-    kernel = os.path.join(CACHE, "kernel", "vmlinuz")
-    initrd = os.path.join(CACHE, "debian", "debian-initrd.img")
-    image = os.path.join(CACHE, "debian", "debian.img")
-    for f in (kernel, initrd, image):
-        if not os.path.exists(f):
-            sys.exit(f"bench: {f} missing: run images/debian.sh")
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        sys.exit("bench: no usable /dev/kvm (on a machine without one: tests/testbed/run "
-                 "--cpus 1 --rw $PWD/bench -- python3 bench/net.py)")
+    kernel, initrd, image = benchlib.debian_guest()
+    benchlib.need_kvm("tests/testbed/run --cpus 1 --rw $PWD/bench -- python3 bench/net.py")
     if not shutil.which("iperf3"):
         sys.exit("bench: no iperf3 here (scripts/setup installs it)")
 
