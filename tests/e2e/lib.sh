@@ -237,6 +237,15 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# await_listening PID LOG WHAT: wait until the server PID has written
+# "listening" to LOG, bounded like wait_for; fails naming WHAT otherwise,
+# at once when the server dies first.
+await_listening() {
+	# Count, not grep -q: with pipefail, tail's SIGPIPE would fail the pipe.
+	[ "$(timeout "$WAIT_BOUND" tail -n +1 -f --pid="$1" "$2" | grep -m1 listening | wc -l)" -eq 1 ] ||
+		fail "$3 did not start: $(cat "$2")"
+}
+
 # start_xvfb [WxHxD]: a private Xvfb for this test, killed at its exit, on
 # a display number Xvfb picks itself and writes once it accepts
 # connections; exported as DISPLAY. A read that ends without one (Xvfb

@@ -46,8 +46,7 @@ print("listening", flush=True)
 s.serve_forever()
 PY
 	srv=$!
-	[ "$(timeout "$WAIT_BOUND" tail -n +1 -f --pid="$srv" "$TMP/srv.log" | grep -m1 listening | wc -l)" -eq 1 ] ||
-		fail "the namespace's HTTP server did not start: $(cat "$TMP/srv.log")"
+	await_listening "$srv" "$TMP/srv.log" "the namespace's HTTP server"
 
 	# hostel inside the namespace (session_start runs $HOSTEL).
 	printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS" "$HOSTEL" >"$TMP/hostel-ns"

@@ -45,9 +45,7 @@ PY
 	srv=$!
 	# part runs in a subshell: its own EXIT trap stops the server however it ends.
 	trap 'kill "$srv" 2>/dev/null' EXIT
-	# Count, not grep -q: with pipefail, tail's SIGPIPE would fail the pipe.
-	[ "$(timeout "$WAIT_BOUND" tail -n +1 -f --pid="$srv" "$TMP/srv.log" | grep -m1 listening | wc -l)" -eq 1 ] ||
-		fail "the host's HTTP server did not start: $(cat "$TMP/srv.log")"
+	await_listening "$srv" "$TMP/srv.log" "the host's HTTP server"
 
 	hp6=$(sed -n 's/^port6 \([0-9]*\)$/\1/p' "$TMP/srv.log")
 	[ -n "$hp6" ] || fail "the host's server has no IPv6 port: $(cat "$TMP/srv.log")"
