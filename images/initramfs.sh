@@ -54,6 +54,18 @@ r=$tmp/root
 mkdir -p "$r"/{dev,proc,sys,tmp,root,etc}
 install_busybox "$r"
 copy_modules "$KDIR/lib/modules/$KREL" "$r" "${modules[@]}"
+# Modules /init loads only when their device is there (see guest-init): what
+# virtio-gpu needs and nothing else does (the DRM core: two thirds of the
+# modules' bytes), and psmouse (a PS/2 aux port: hostel has one only with
+# a display).
+only_for() {
+	local m=$1 o others=()
+	for o in "${modules[@]}"; do [ "$o" = "$m" ] || others+=("$o"); done
+	comm -23 <(module_closure "$KDIR/lib/modules/$KREL" "$m" 2>/dev/null | sed -E 's/\.(xz|zst|gz)$//' | sort) \
+		<(module_closure "$KDIR/lib/modules/$KREL" "${others[@]}" 2>/dev/null | sed -E 's/\.(xz|zst|gz)$//' | sort)
+}
+only_for virtio-gpu >"$r/etc/hostel/modules.gpu"
+only_for psmouse >"$r/etc/hostel/modules.ps2aux"
 install -m 0755 "$here/guest-init" "$r/init"
 # udhcpc's event script: applies a DHCP lease (virtio-net, --net user).
 # Debian's busybox looks for it in /etc/udhcpc (upstream's default is

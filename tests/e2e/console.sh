@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Typing into the guest's shell: input on hostel's stdin reaches the guest
 # through the UART and the shell runs it. Headless, the guest has a PS/2
-# keyboard port and no mouse port.
+# keyboard port and no mouse port, and loads no display or mouse modules.
 . "$(dirname "$0")/lib.sh"
 require_kvm
 
@@ -20,10 +20,20 @@ typing() {
 	wait_for "$TMP/out" '^serio: '
 	grep -q '^serio: serio0 end' "$TMP/out" ||
 		fail "headless guest's serio ports: $(grep '^serio: ' "$TMP/out"), want the keyboard's only"
+	# ... and its /init left out the display's modules (the DRM core) and
+	# psmouse, which have no device there; virtio_pci is loaded.
+	send 'echo "mods: $(cut -d" " -f1 /proc/modules | sort | tr "\n" " ")end"'
+	wait_for "$TMP/out" '^mods: '
+	mods=$(grep -a '^mods: ' "$TMP/out" | tr -d '\r')
+	case $mods in *" virtio_pci "*) ;; *) fail "virtio_pci is not loaded: $mods" ;; esac
+	case $mods in *" drm "* | *" virtio_gpu "* | *" psmouse "*)
+		fail "a headless guest loaded the display's modules or psmouse: $mods" ;;
+	esac
 	send 'poweroff -f'
 	session_end
 	[ "$status" -eq 0 ] || { tail -20 "$TMP/out"; fail "hostel exited $status"; }
 	pass "typed input reached the guest shell"
 	pass "headless: a keyboard port and no PS/2 mouse port (no psmouse probing)"
+	pass "headless: /init loaded virtio_pci, and neither the DRM modules nor psmouse"
 }
 retry_part typing
