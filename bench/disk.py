@@ -21,7 +21,7 @@ back from the serial console. Prints, per figure, the median over the runs
 for each VMM and the ratio hostel/QEMU per engine (above 1: hostel is faster), and the
 worst completion latency seen (a stall shows there). Needs a usable
 /dev/kvm: on a machine without one, run it in the test bed:
-  tests/testbed/run --memory 8G --rw $PWD/bench -- python3 bench/disk.py [options]
+  tests/testbed/run --cpus 1 --memory 8G --rw $PWD/bench -- python3 bench/disk.py [options]
 Options: --runs N (boots per VMM, default 2), --runtime S (seconds per fio
 job, default 10), --size MIB (vdb, default 1024), --memory MIB (default
 1024), --cpus N (default 1), --hostel PATH, --aio LIST (hostel's engines,
@@ -211,7 +211,7 @@ def main():
     names = hostels + ["qemu"]
 
     kernel, initrd, image = benchlib.debian_guest()
-    benchlib.need_kvm("tests/testbed/run --memory 8G --rw $PWD/bench -- python3 bench/disk.py")
+    benchlib.need_kvm("tests/testbed/run --cpus 1 --memory 8G --rw $PWD/bench -- python3 bench/disk.py")
 
     workdir = tempfile.mkdtemp(prefix="hostel-bench-disk.")
     # QEMU puts temporary files in TMPDIR (else /var/tmp, read-only in the
