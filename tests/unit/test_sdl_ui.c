@@ -296,6 +296,42 @@ static bool expect_keys(const char *xdokeys, const uint8_t *want, size_t n)
 	return true;
 }
 
+/* The keys since the last reset end with a break of A (F0 1C). */
+static bool have_a_break(void *arg)
+{
+	(void)arg;
+	return rec.nkeys >= 2 && rec.keys[rec.nkeys - 2] == 0xF0 && rec.keys[rec.nkeys - 1] == 0x1C;
+}
+
+/*
+ * Key repeat: A held for 1.5 s (the hold is the input itself, not a wait
+ * for anything) goes to the guest as repeated makes, as a PS/2
+ * keyboard's typematic repeat does, then one break. The X server repeats
+ * after its autorepeat delay (660 ms in Xvfb's default).
+ */
+static bool expect_repeat(void)
+{
+	pthread_mutex_lock(&rec.mu);
+	rec.nkeys = 0;
+	pthread_mutex_unlock(&rec.mu);
+	CHECK(sh("xdotool keydown a sleep 1.5 keyup a") == 0, "xdotool keydown a ... keyup a");
+	bool got = rec_wait(have_a_break, NULL);
+	pthread_mutex_lock(&rec.mu);
+	size_t n = rec.nkeys, makes = 0;
+	bool only_a = n >= 2;
+	for (size_t i = 0; i + 2 < n; i++) {
+		if (rec.keys[i] == 0x1C)
+			makes++;
+		else
+			only_a = false;
+	}
+	pthread_mutex_unlock(&rec.mu);
+	CHECK(got, "no break of the held key (%zu bytes)", n);
+	CHECK(only_a && makes >= 3,
+	      "held key: %zu makes in %zu bytes, want 3 or more and nothing else", makes, n);
+	return true;
+}
+
 struct abs_want {
 	size_t from;
 	struct absev ev[4];
@@ -522,6 +558,8 @@ static bool drive(void)
 	CHECK(expect_keys("key Pause",
 			  (const uint8_t[]){0xE1, 0x14, 0x77, 0xE1, 0xF0, 0x14, 0xF0, 0x77}, 8),
 	      "pause");
+
+	CHECK(expect_repeat(), "key repeat");
 
 	/* 6. Focus goes elsewhere with keys held: they are released. */
 	Window other = XCreateSimpleWindow(xd, DefaultRootWindow(xd), 1200, 1000, 10, 10, 0, 0, 0);
