@@ -61,8 +61,10 @@ copy_modules "$KDIR/lib/modules/$KREL" "$r" "${modules[@]}"
 only_for() {
 	local m=$1 o others=()
 	for o in "${modules[@]}"; do [ "$o" = "$m" ] || others+=("$o"); done
-	comm -23 <(module_closure "$KDIR/lib/modules/$KREL" "$m" 2>/dev/null | sed -E 's/\.(xz|zst|gz)$//' | sort) \
-		<(module_closure "$KDIR/lib/modules/$KREL" "${others[@]}" 2>/dev/null | sed -E 's/\.(xz|zst|gz)$//' | sort)
+	# Named as copy_modules lists them: without the compression suffix.
+	comm -23 <(module_closure "$KDIR/lib/modules/$KREL" "$m" 2>/dev/null | sort) \
+		<(module_closure "$KDIR/lib/modules/$KREL" "${others[@]}" 2>/dev/null | sort) |
+		sed -E 's/\.(xz|zst|gz)$//'
 }
 only_for virtio-gpu >"$r/etc/hostel/modules.gpu"
 only_for psmouse >"$r/etc/hostel/modules.ps2aux"
