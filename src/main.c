@@ -642,6 +642,8 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		.e820 = e820,
 		.nr_e820 = ne,
 		.rsdp_addr = b->board.rsdp_addr,
+		/* vm_create mapped fresh RAM; board_create wrote only below 1 MiB. */
+		.ram_zeroed = true,
 	};
 	/* The gpu's boot framebuffer in screen_info: vesafb shows the boot on it. */
 	struct gpu_fb_info fbi;

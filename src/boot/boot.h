@@ -123,6 +123,10 @@ struct boot_config {
 	 * straight into guest RAM, so they never count in hostel's own RSS. */
 	bool vmlinux_from_fd;
 	int vmlinux_fd;
+	/* Guest RAM from 1 MiB up is all zero (fresh from vm_create): the
+	 * loader then leaves the kernel's zero ranges (the bss, a sparse
+	 * cache file's holes) untouched instead of writing zeros over them. */
+	bool ram_zeroed;
 };
 
 struct boot_entry {

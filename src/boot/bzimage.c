@@ -357,6 +357,41 @@ static void elf_setup_header(struct setup_header *h)
 	h->kernel_alignment = 2 * MIB;
 }
 
+/*
+ * Reads [off, off + len) of @fd to @dst. With @zeroed (@dst is known to be
+ * zero already) the file's holes are skipped: a sparse kernel cache then
+ * costs no copy, and no page of guest RAM, for its runs of zeros.
+ */
+static int read_file_range(int fd, uint8_t *dst, uint64_t off, uint64_t len, bool zeroed)
+{
+	const uint64_t end = off + len;
+
+	for (uint64_t pos = off; pos < end;) {
+		uint64_t data = pos, hole = end;
+		if (zeroed) {
+			off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
+			if (d < 0 && errno == ENXIO)
+				break; /* only a hole up to the end of the file */
+			if (d >= 0) {
+				data = MIN((uint64_t)d, end);
+				off_t h = lseek(fd, (off_t)data, SEEK_HOLE);
+				if (h >= 0)
+					hole = MIN((uint64_t)h, end);
+			}
+			/* Any other failure (no SEEK_DATA here): read it all. */
+		}
+		for (pos = data; pos < hole;) {
+			ssize_t r = pread(fd, dst + (pos - off), hole - pos, (off_t)pos);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return -EIO;
+			pos += (uint64_t)r;
+		}
+	}
+	return 0;
+}
+
 /* Every PT_LOAD at its physical address; the part past p_filesz is zeroed. */
 static int load_segments(struct gmem *gm, const struct boot_config *cfg, const uint8_t *elf,
 			 const struct vmlinux_info *vi)
@@ -367,19 +402,15 @@ static int load_segments(struct gmem *gm, const struct boot_config *cfg, const u
 		if (!dst)
 			return -EFAULT;
 		if (cfg->vmlinux_from_fd && !vmlinux_is_elf(cfg->kernel, cfg->kernel_len)) {
-			for (uint64_t off = 0; off < s->filesz;) {
-				ssize_t r = pread(cfg->vmlinux_fd, dst + off, s->filesz - off,
-						  (off_t)(s->offset + off));
-				if (r < 0 && errno == EINTR)
-					continue;
-				if (r <= 0)
-					return -EIO;
-				off += (uint64_t)r;
-			}
+			int ret = read_file_range(cfg->vmlinux_fd, dst, s->offset, s->filesz,
+						  cfg->ram_zeroed);
+			if (ret)
+				return ret;
 		} else {
 			memcpy(dst, elf + s->offset, s->filesz);
 		}
-		memset(dst + s->filesz, 0, s->memsz - s->filesz);
+		if (!cfg->ram_zeroed)
+			memset(dst + s->filesz, 0, s->memsz - s->filesz);
 	}
 	return 0;
 }

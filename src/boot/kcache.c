@@ -67,6 +67,34 @@ static bool cache_read(const char *path, struct kimage *out)
 	return true;
 }
 
+/* A file block of zeros: left as a hole, which the loader skips. */
+#define CACHE_BLOCK 4096
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+static bool pwrite_all(int fd, const uint8_t *p, size_t n, size_t off)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		off += (size_t)w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/*
+ * Written sparse: a vmlinux is about half zeros (the bss and brk of a
+ * distribution kernel are in its last segment's file bytes), and a hole
+ * costs neither disk nor, at load time, a copy into guest RAM.
+ */
 static bool cache_write(const char *dir, const char *path, const uint8_t *data, size_t len)
 {
 	char tmp[PATH_MAX];
@@ -75,16 +103,23 @@ static bool cache_write(const char *dir, const char *path, const uint8_t *data, 
 	int fd = mkstemp(tmp);
 	if (fd < 0)
 		return false;
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
+	bool ok = true;
+	for (size_t off = 0; ok && off < len;) {
+		size_t run = 0;
+		while (off + run < len) {
+			size_t n = MIN((size_t)CACHE_BLOCK, len - off - run);
+			if (all_zero(data + off + run, n))
+				break;
+			run += n;
+		}
+		if (run) {
+			ok = pwrite_all(fd, data + off, run, off);
+			off += run;
+		} else {
+			off += MIN((size_t)CACHE_BLOCK, len - off);
+		}
 	}
-	bool ok = off == len && fchmod(fd, 0644) == 0;
+	ok = ok && ftruncate(fd, (off_t)len) == 0 && fchmod(fd, 0644) == 0;
 	if (close(fd) < 0)
 		ok = false;
 	if (ok && rename(tmp, path) == 0)

@@ -596,6 +596,97 @@ static void test_cache_unwritable_and_absent(void **state)
 	free(e.buf);
 }
 
+/*
+ * The cache file is written sparse (its zero blocks are holes) and, into RAM
+ * known to be zero, the loader copies only the file's data: the holes and
+ * the bss are not written. Into RAM that is not known to be zero, every byte
+ * of every segment is.
+ */
+static void test_cache_sparse_load(void **state)
+{
+	const struct seg segs[] = {
+		{PT_LOAD, 0x1000000, 0x8000, 0x8000},
+		{PT_LOAD, 0x1200000, 0x6000, 0x9000},
+	};
+	struct elf e = make_elf(segs, 2, KERNEL_START_MAP + 0x1000000);
+	memset(e.buf + 0x2000, 0, 0x3000);	   /* three whole blocks in segment 0 */
+	memset(e.buf + 0xa000, 0, e.len - 0xa000); /* segment 1's tail, the file's end */
+	size_t plen;
+	uint8_t *p = compress_as(KCOMP_ZSTD, e.buf, e.len, &plen);
+	struct elf bz = make_bzimage(p, plen);
+	struct kimage k = KIMAGE_INIT;
+	const char *why = NULL;
+	char dir[128];
+
+	snprintf(dir, sizeof(dir), "%s/sparse", cache_dir);
+	if (kcache_get(dir, bz.buf, bz.len, &k, &why))
+		fail_msg("miss: %s", why);
+	assert_true(k.stored);
+	assert_true(k.fd >= 0);
+	assert_memory_equal(k.data, e.buf, e.len);
+	struct stat st;
+	assert_int_equal(fstat(k.fd, &st), 0);
+	assert_int_equal(st.st_size, e.len); /* the trailing hole is in the size */
+	assert_int_equal(lseek(k.fd, 0, SEEK_HOLE), 0x2000);
+	assert_int_equal(lseek(k.fd, 0x2000, SEEK_DATA), 0x5000);
+	assert_int_equal(lseek(k.fd, 0x5000, SEEK_HOLE), 0xa000);
+	assert_int_equal(lseek(k.fd, 0xa000, SEEK_DATA), -1);
+
+	const uint64_t off0 = phdr(&e, 0)->p_offset, off1 = phdr(&e, 1)->p_offset;
+	for (int zeroed = 1; zeroed >= 0; zeroed--) {
+		struct vm vm;
+		struct boot_entry ent;
+		vm_init(&vm, 64 * MIB);
+		/* Marks where the kernel's zeros go: in a hole of segment 0 and
+		 * in segment 1's file tail and bss. */
+		uint8_t *hole0 = vm.ram + 0x1000000 + (0x3000 - off0);
+		uint8_t *tail1 = vm.ram + 0x1200000 + (0xb000 - off1);
+		uint8_t *bss1 = vm.ram + 0x1200000 + 0x7000;
+		if (!zeroed)
+			memset(vm.ram + 0x1000000, 0xaa, 0x300000);
+		memset(hole0, 0x5a, 0x1000);
+		memset(tail1, 0x5a, 0x1000);
+		memset(bss1, 0x5a, 0x1000);
+		struct boot_config cfg = {
+			.kernel = bz.buf,
+			.kernel_len = bz.len,
+			.cmdline = "console=ttyS0",
+			.e820 = vm.e820,
+			.nr_e820 = vm.nr_e820,
+			.vmlinux = k.data,
+			.vmlinux_len = k.len,
+			.vmlinux_from_fd = true,
+			.vmlinux_fd = k.fd,
+			.ram_zeroed = zeroed,
+		};
+		if (boot_load(&vm.gm, &cfg, &ent, &why))
+			fail_msg("boot_load: %s", why);
+		assert_int_equal(ent.rip, 0x1000000);
+		for (uint64_t i = 0; i < 0x8000; i++) {
+			uint8_t *g = vm.ram + 0x1000000 + i;
+			uint8_t want =
+				zeroed && g >= hole0 && g < hole0 + 0x1000 ? 0x5a : e.buf[off0 + i];
+			if (*g != want)
+				fail_msg("zeroed %d: segment 0 byte 0x%llx is 0x%02x, not 0x%02x",
+					 zeroed, (unsigned long long)i, *g, want);
+		}
+		for (uint64_t i = 0; i < 0x9000; i++) {
+			uint8_t *g = vm.ram + 0x1200000 + i;
+			bool marked = (g >= tail1 && g < tail1 + 0x1000) ||
+				      (g >= bss1 && g < bss1 + 0x1000);
+			uint8_t want = zeroed && marked ? 0x5a : i < 0x6000 ? e.buf[off1 + i] : 0;
+			if (*g != want)
+				fail_msg("zeroed %d: segment 1 byte 0x%llx is 0x%02x, not 0x%02x",
+					 zeroed, (unsigned long long)i, *g, want);
+		}
+		free(vm.ram);
+	}
+	kcache_put(&k);
+	free(p);
+	free(bz.buf);
+	free(e.buf);
+}
+
 /* ---- the real kernel ----------------------------------------------------- */
 
 static void test_real_kernel_unpacks(void **state)
@@ -644,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_load_elf_too_little_ram),
 		cmocka_unit_test(test_cache_miss_hit_repair),
 		cmocka_unit_test(test_cache_unwritable_and_absent),
+		cmocka_unit_test(test_cache_sparse_load),
 		cmocka_unit_test(test_real_kernel_unpacks),
 	};
 	return cmocka_run_group_tests(tests, cache_setup, cache_teardown);
