@@ -392,7 +392,8 @@ static int read_file_range(int fd, uint8_t *dst, uint64_t off, uint64_t len, boo
 	return 0;
 }
 
-/* Every PT_LOAD at its physical address; the part past p_filesz is zeroed. */
+/* Every PT_LOAD at its physical address; the part past p_filesz is zero
+ * (written as zeros unless cfg->ram_zeroed says the RAM already is). */
 static int load_segments(struct gmem *gm, const struct boot_config *cfg, const uint8_t *elf,
 			 const struct vmlinux_info *vi)
 {
