@@ -16,6 +16,10 @@
 #   E  a frozen outer VM (its heartbeat stopped by the command, which then
 #      idles; HOSTEL_TESTBED_STALL=20): status 125, the message, the outer
 #      CPUs' registers from the monitor, no QEMU
+#   F  a bed that stops before its command starts, once
+#      (HOSTEL_TESTBED_LOSE_BOOTS=1): booted again, the command runs once
+#      and its status comes back, with a line saying so
+#   G  the same twice (HOSTEL_TESTBED_LOSE_BOOTS=2): no third boot, 125
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 run=$root/tests/testbed/run
@@ -143,6 +147,14 @@ else
 	bad "--rw file not written"
 fi
 
+# --- F and G (background): boots lost before the command starts. Started
+# only now: A must stream its output within its timeout on a loaded host.
+HOSTEL_TESTBED_LOSE_BOOTS=1 "$run" -- sh -c 'echo lose-ran; exit 7' >"$tmp/lose1.out" 2>"$tmp/lose1.err" &
+lose1pid=$!
+HOSTEL_TESTBED_LOSE_BOOTS=2 "$run" -- sh -c 'echo lose-ran; exit 7' >"$tmp/lose2.out" 2>"$tmp/lose2.err" &
+lose2pid=$!
+bg+=("$lose1pid" "$lose2pid")
+
 # --- D: wait for its command to be up, then SIGTERM the runner.
 if wait_output "$tmp/d.out" d-is-up "$dpid"; then
 	kill -TERM "$dpid"
@@ -196,6 +208,29 @@ else
 fi
 if no_process_with "$tmp/rwE"; then ok "freeze: no QEMU left"; else
 	bad "freeze: a process still runs with $tmp/rwE"
+fi
+
+# --- F: one boot lost, the second runs the command once.
+wait "$lose1pid"
+st=$?
+again="^testbed: the outer VM stopped before the command started (qemu exit 0); booting it once more$"
+if [ "$st" -eq 7 ] && [ "$(grep -c '^lose-ran' "$tmp/lose1.out")" -eq 1 ] &&
+	[ "$(grep -c "$again" "$tmp/lose1.err")" -eq 1 ]; then
+	ok "bed lost before the command: booted again, the command ran once, status 7"
+else
+	bad "one lost boot: runner status $st, want 7 with lose-ran once and one 'booting it once more'"
+	show "$tmp/lose1.out" "$tmp/lose1.err"
+fi
+# --- G: two boots lost, no third.
+wait "$lose2pid"
+st=$?
+if [ "$st" -eq 125 ] && ! grep -q '^lose-ran' "$tmp/lose2.out" &&
+	[ "$(grep -c "$again" "$tmp/lose2.err")" -eq 1 ] &&
+	grep -q "^testbed: the outer VM stopped without the command's status" "$tmp/lose2.err"; then
+	ok "bed lost twice: runner status 125 after two boots, the command never ran"
+else
+	bad "two lost boots: runner status $st, want 125 after exactly two boots"
+	show "$tmp/lose2.out" "$tmp/lose2.err"
 fi
 bg=()
 
