@@ -901,6 +901,12 @@ static void write_report(struct session *s, int code)
 	r->console_bytes_dropped = s->con ? console_dropped(s->con) : 0;
 	r->console_tail = s->con && console_tail(s->con, 20, tail, sizeof(tail)) ? tail : NULL;
 	r->doctor = s->doc_text[0] ? s->doc_text : NULL;
+	/* Whole-run counters: the disks outlive reboots. */
+	r->nr_disks = MIN(s->nr_disks, (unsigned int)REPORT_MAX_DISKS);
+	for (unsigned int i = 0; i < r->nr_disks; i++) {
+		r->disks[i].path = o->disks[i].path;
+		blk_get_stats(s->disks[i], &r->disks[i].st);
+	}
 	if (report_write(r, o->report_junit ? REPORT_JUNIT : REPORT_JSON, o->report, why,
 			 sizeof(why)))
 		log_error("%s", why);
@@ -1256,6 +1262,10 @@ static int vmm_run(const struct hostel_opts *o)
 		code = ret == -EEXIST ? HOSTEL_EXIT_USAGE : HOSTEL_EXIT_HOST;
 		goto out;
 	}
+	const char *disk_paths[CLI_MAX_DISKS];
+	for (unsigned int i = 0; i < s.nr_disks; i++)
+		disk_paths[i] = o->disks[i].path;
+	vmctl_set_disks(&s.ctl, s.disks, disk_paths, s.nr_disks);
 
 	enum console_mode cm = o->console == CON_FILE	? CONSOLE_FILE
 			       : o->console == CON_NONE ? CONSOLE_NONE

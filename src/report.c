@@ -31,6 +31,39 @@ static void iso_time(uint64_t wall_ns, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03uZ", (unsigned)(wall_ns / 1000000ULL % 1000));
 }
 
+struct cJSON *report_disk_json(unsigned int index, const char *path, const struct blk_stats *st)
+{
+	cJSON *d = cJSON_CreateObject();
+	char name[8];
+	if (!d)
+		return NULL;
+	/* Linux names virtio disks in probe order; hostel's are probed in slot order. */
+	snprintf(name, sizeof(name), "vd%c", index < 26 ? 'a' + (int)index : '?');
+	cJSON_AddNumberToObject(d, "index", index);
+	cJSON_AddStringToObject(d, "name", name);
+	cJSON_AddStringToObject(d, "path", path ? path : "");
+	const struct {
+		const char *key;
+		uint64_t v;
+	} n[] = {
+		{"reads", st->reads},
+		{"writes", st->writes},
+		{"flushes", st->flushes},
+		{"discards", st->discards},
+		{"write_zeroes", st->write_zeroes},
+		{"get_ids", st->get_ids},
+		{"read_bytes", st->read_bytes},
+		{"write_bytes", st->write_bytes},
+		{"unsupported", st->unsupported},
+		{"io_errors", st->io_errors},
+		{"host_errors", st->host_errors},
+		{"rejected", st->rejected},
+	};
+	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++)
+		cJSON_AddNumberToObject(d, n[i].key, (double)n[i].v);
+	return d;
+}
+
 static char *render_json(const struct report *r)
 {
 	cJSON *root = cJSON_CreateObject(), *o;
@@ -98,6 +131,13 @@ static char *render_json(const struct report *r)
 		cJSON_AddNumberToObject(d, "reads", (double)g->reads);
 		cJSON_AddNumberToObject(d, "writes", (double)g->writes);
 		cJSON_AddItemToArray(dv, d);
+	}
+	cJSON *dk = stats ? cJSON_AddArrayToObject(stats, "disks") : NULL;
+	for (unsigned int i = 0; dk && i < r->nr_disks && i < REPORT_MAX_DISKS; i++) {
+		cJSON *d = report_disk_json(i, r->disks[i].path, &r->disks[i].st);
+		if (!d)
+			break;
+		cJSON_AddItemToArray(dk, d);
 	}
 	if (stats) {
 		cJSON_AddNumberToObject(stats, "unclaimed_pio", (double)r->unclaimed_pio);

@@ -10,11 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "hostel/compiler.h"
+#include "virtio/blk/blk.h"
 
 enum report_format { REPORT_JSON, REPORT_JUNIT };
 
 #define REPORT_MAX_VCPUS  255
 #define REPORT_MAX_RANGES 16
+#define REPORT_MAX_DISKS  8
 
 struct report_vcpu {
 	uint64_t exits, io, mmio, hlt, intr;
@@ -23,6 +25,11 @@ struct report_vcpu {
 struct report_range {
 	const char *bus; /* "pio" or "mmio" */
 	uint64_t base, len, reads, writes;
+};
+
+struct report_disk {
+	const char *path;
+	struct blk_stats st; /* the whole run: a disk outlives reboots */
 };
 
 struct report {
@@ -45,10 +52,19 @@ struct report {
 	unsigned int nr_ranges;
 	struct report_range ranges[REPORT_MAX_RANGES]; /* busiest device ranges, last boot */
 	uint64_t unclaimed_pio, unclaimed_mmio;
+	unsigned int nr_disks;
+	struct report_disk disks[REPORT_MAX_DISKS]; /* --disk order: vda, vdb, ... */
 	uint64_t console_bytes_dropped;
 	const char *console_tail; /* last console lines (may be NULL) */
 	const char *doctor;	  /* the boot doctor's diagnosis (NULL: none) */
 };
+
+/*
+ * One disk's counters as a JSON object, as the report's "disks" and the
+ * control socket's stats show them: index, name (vda, ...), path, requests
+ * by type, bytes, and requests that failed. NULL when out of memory.
+ */
+struct cJSON *report_disk_json(unsigned int index, const char *path, const struct blk_stats *st);
 
 /* The report as text (malloc'd, NUL-terminated), or NULL when out of memory. */
 char *report_render(const struct report *r, enum report_format f);

@@ -12,6 +12,7 @@
 #include "hostel/clock.h"
 #include "hostel/log.h"
 #include "kvm/kvm.h"
+#include "report.h"
 #include "vmctl.h"
 
 static int err_no_vm(struct api_error *err)
@@ -75,6 +76,15 @@ static cJSON *stats_json(struct vmctl *c)
 						 ns.rx_dropped_oversize + ns.rx_dropped_nobuf +
 						 ns.rx_dropped_offload));
 		cJSON_AddItemToArray(nics, v);
+	}
+	/* Since hostel started: the disks outlive reboots. */
+	cJSON *disks = cJSON_AddArrayToObject(r, "disks");
+	for (unsigned int i = 0; disks && i < c->nr_disks; i++) {
+		struct blk_stats bs;
+		blk_get_stats(c->disks[i], &bs);
+		cJSON *d = report_disk_json(i, c->disk_paths[i], &bs);
+		if (d)
+			cJSON_AddItemToArray(disks, d);
 	}
 	cJSON *ranges = cJSON_AddArrayToObject(r, "devices");
 	const struct bus *buses[] = {&c->vm->pio, &c->vm->mmio};
@@ -233,6 +243,20 @@ void vmctl_set_display(struct vmctl *c, struct display *d)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->display = d;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void vmctl_set_disks(struct vmctl *c, struct blk *const *disks, const char *const *paths,
+		     unsigned int n)
+{
+	if (!c->srv)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->nr_disks = n < VMCTL_MAX_DISKS ? n : VMCTL_MAX_DISKS;
+	for (unsigned int i = 0; i < c->nr_disks; i++) {
+		c->disks[i] = disks[i];
+		c->disk_paths[i] = paths[i];
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -39,7 +39,9 @@ PY
 }
 
 main_session() {
-	session_start "$TMP/out" --api-socket "$SOCK" --cmdline "hostel.cmd=$TICKER"
+	# A read-only disk: the kernel's partition scan reads it at probe.
+	truncate -s 1M "$TMP/api.img"
+	session_start "$TMP/out" --api-socket "$SOCK" --disk "$TMP/api.img,readonly" --cmdline "hostel.cmd=$TICKER"
 	wait_for "$TMP/out" "$READY_PAT"
 	wait_for "$TMP/out" '^tick-3\>'
 
@@ -53,9 +55,19 @@ main_session() {
 	pass "status: $st"
 
 	stats=$(ctl stats) || fail "stats failed"
-	python3 -c 'import json,sys; r=json.loads(sys.argv[1]); v=r["vcpus"][0]; assert v["exits"]>0 and v["io"]>0, v; assert any(d["bus"]=="pio" and d["base"]=="0x3f8" and d["writes"]>0 for d in r["devices"]), r["devices"]' "$stats" ||
-		fail "stats: $stats"
-	pass "stats: per-vCPU exits and the UART's writes"
+	python3 - "$stats" "$TMP/api.img" <<'PY' || fail "stats: $stats"
+import json, sys
+r = json.loads(sys.argv[1])
+v = r["vcpus"][0]
+assert v["exits"] > 0 and v["io"] > 0, v
+assert any(d["bus"] == "pio" and d["base"] == "0x3f8" and d["writes"] > 0 for d in r["devices"]), r["devices"]
+assert len(r["disks"]) == 1, r["disks"]
+d = r["disks"][0]
+assert d["name"] == "vda" and d["path"] == sys.argv[2], d
+assert d["reads"] > 0 and d["read_bytes"] >= 512 * d["reads"], d
+assert d["writes"] == d["io_errors"] == d["rejected"] == 0, d
+PY
+	pass "stats: per-vCPU exits, the UART's writes, the disk's reads"
 
 	ctl pause >/dev/null || fail "pause failed"
 	ctl pause >/dev/null || fail "a second pause is not a no-op success"
@@ -124,7 +136,9 @@ main_session() {
 retry_part main_session
 
 stop_session() {
-	session_start "$TMP/out" --api-socket "$SOCK" --cmdline "hostel.cmd=$TICKER"
+	# A read-only disk: the kernel's partition scan reads it at probe.
+	truncate -s 1M "$TMP/api.img"
+	session_start "$TMP/out" --api-socket "$SOCK" --disk "$TMP/api.img,readonly" --cmdline "hostel.cmd=$TICKER"
 	wait_for "$TMP/out" "$READY_PAT"
 	wait_for "$TMP/out" '^tick-1\>'
 	ctl pause >/dev/null || fail "pause failed"

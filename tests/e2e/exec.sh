@@ -52,17 +52,27 @@ pass "exec --report: valid JSON, all fields, times in order"
 # With a writable disk the guest's own power-off ends the run (its sync
 # makes the disk complete); with the console going nowhere the kernel gets
 # quiet first (the first word of /proc/cmdline).
+# The command also writes the disk's first bytes and syncs them: the report
+# counts the disk's requests.
 truncate -s 1M "$TMP/w.img"
-xrun "$TMP/o" --disk "$TMP/w.img" --report "$TMP/w.json" -- cat /proc/cmdline
+xrun "$TMP/o" --disk "$TMP/w.img" --report "$TMP/w.json" -- \
+	sh -c 'cat /proc/cmdline; printf hostel-disk | dd of=/dev/vda conv=fsync 2>/dev/null'
 [ "$status" -eq 0 ] || { cat "$TMP/o.err"; fail "writable disk: hostel exited $status"; }
 [ "$(cut -d' ' -f1 "$TMP/o")" = quiet ] || fail "console none: no quiet first: $(cat "$TMP/o")"
-python3 - "$TMP/w.json" <<'PY' || fail "writable disk: $(cat "$TMP/w.json")"
+[ "$(head -c 11 "$TMP/w.img")" = hostel-disk ] || fail "the guest's write is not in the image"
+python3 - "$TMP/w.json" "$TMP/w.img" <<'PY' || fail "writable disk: $(cat "$TMP/w.json")"
 import json, sys
-e = json.load(open(sys.argv[1]))["exit"]
+r = json.load(open(sys.argv[1]))
+e = r["exit"]
 assert e["reason"] == "command" and e["command_status"] == 0, e
 assert e["detail"] == "the guest powered off", e
+d = r["stats"]["disks"]
+assert len(d) == 1 and d[0]["name"] == "vda" and d[0]["path"] == sys.argv[2], d
+d = d[0]
+assert d["writes"] > 0 and d["write_bytes"] >= 512 and d["flushes"] > 0, d
+assert d["reads"] > 0 and d["io_errors"] == d["rejected"] == d["unsupported"] == 0, d
 PY
-pass "exec: quiet when the console goes nowhere; a writable disk waits for the power-off"
+pass "exec: quiet when the console goes nowhere; a writable disk waits for the power-off; the report counts its write, flush and reads"
 
 # junit FILE ST: FILE is a JUnit report of one test that passed (ST 0) or failed.
 junit() {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The run report: JSON fields and their types, null for what did not
- * happen, JUnit XML escaping, and writing the file whole. */
+ * happen, each disk's counters, JUnit XML escaping, and writing the file
+ * whole. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +35,15 @@ static struct report sample(void)
 	r.vcpus[1] = (struct report_vcpu){7, 1, 2, 3, 1};
 	r.nr_ranges = 1;
 	r.ranges[0] = (struct report_range){"pio", 0x3f8, 8, 10, 20};
+	r.nr_disks = 2;
+	r.disks[0] = (struct report_disk){"/img/root.img", {.reads = 40, .read_bytes = 40 * 4096}};
+	r.disks[1] = (struct report_disk){"/img/data.img",
+					  {.writes = 3,
+					   .flushes = 2,
+					   .discards = 1,
+					   .write_bytes = 3 * 512,
+					   .io_errors = 1,
+					   .host_errors = 1}};
 	r.console_tail = "line one\nKernel <panic> & \"quotes\"\x01\n";
 	return r;
 }
@@ -76,6 +86,24 @@ static void test_json_fields(void **state)
 	const cJSON *dv = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "stats"), "devices");
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(dv, 0), "base")->valuestring,
 			    "0x3f8");
+	const cJSON *dk = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "stats"), "disks");
+	assert_int_equal(cJSON_GetArraySize(dk), 2);
+	const cJSON *d0 = cJSON_GetArrayItem(dk, 0), *d1 = cJSON_GetArrayItem(dk, 1);
+	assert_string_equal(cJSON_GetObjectItem(d0, "name")->valuestring, "vda");
+	assert_string_equal(cJSON_GetObjectItem(d0, "path")->valuestring, "/img/root.img");
+	assert_int_equal(num(d0, "reads"), 40);
+	assert_int_equal(num(d0, "read_bytes"), 40 * 4096);
+	assert_int_equal(num(d0, "writes"), 0);
+	assert_string_equal(cJSON_GetObjectItem(d1, "name")->valuestring, "vdb");
+	assert_int_equal(num(d1, "index"), 1);
+	assert_int_equal(num(d1, "writes"), 3);
+	assert_int_equal(num(d1, "write_bytes"), 3 * 512);
+	assert_int_equal(num(d1, "flushes"), 2);
+	assert_int_equal(num(d1, "discards"), 1);
+	assert_int_equal(num(d1, "write_zeroes"), 0);
+	assert_int_equal(num(d1, "io_errors"), 1);
+	assert_int_equal(num(d1, "host_errors"), 1);
+	assert_int_equal(num(d1, "rejected"), 0);
 	assert_non_null(strstr(cJSON_GetObjectItem(j, "console_tail")->valuestring, "<panic>"));
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "doctor"))); /* no diagnosis */
 	cJSON_Delete(j);
@@ -91,12 +119,18 @@ static void test_json_fields(void **state)
 	free(text);
 	r.doctor = NULL;
 
-	/* A run whose command did not end: command_status is null. */
+	/* A run whose command did not end: command_status is null. No disk:
+	 * an empty list. */
 	r.command_status = -1;
 	r.machine_json = NULL;
+	r.nr_disks = 0;
 	text = report_render(&r, REPORT_JSON);
 	j = cJSON_Parse(text);
 	assert_non_null(j);
+	assert_int_equal(
+		cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "stats"), "disks")),
+		0);
+	assert_true(cJSON_IsArray(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "stats"), "disks")));
 	assert_true(cJSON_IsNull(
 		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "exit"), "command_status")));
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "machine")));
