@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests of the test bed itself (tests/testbed/run), run on the host: they
-# need QEMU, not KVM. Five outer boots, three of them in the background while
-# the others run, so the whole file costs about the 100 s of its timeout case:
+# need QEMU, not KVM. Six outer boots (one of them lost on purpose), three in
+# the background while the others run, so the whole file costs about the
+# 100 s of its timeout case:
 #   A  a hung command (sleep 600, --timeout 100: the bound leaves room for four
 #      beds booting at once, each polling in its idle loop): status 124, the message,
 #      output printed before the hang arrives while the runner still runs,
@@ -12,14 +13,15 @@
 #      root, the host's /tmp hidden, /dev/kvm present; stdout and stderr
 #      both arrive
 #   D  SIGTERM to the runner: status 143, no QEMU and no control directory
-#      left
+#      left; its bed's first boot stops before the command starts
+#      (HOSTEL_TESTBED_LOSE_BOOTS=1): booted again with one line saying so,
+#      the command started once
 #   E  a frozen outer VM (its heartbeat stopped by the command, which then
 #      idles; HOSTEL_TESTBED_STALL=20): status 125, the message, the outer
 #      CPUs' registers from the monitor, no QEMU
-#   F  a bed that stops before its command starts, once
-#      (HOSTEL_TESTBED_LOSE_BOOTS=1): booted again, the command runs once
-#      and its status comes back, with a line saying so
-#   G  the same twice (HOSTEL_TESTBED_LOSE_BOOTS=2): no third boot, 125
+#   G  a QEMU that aborts at once, every time (HOSTEL_TESTBED_QEMU, a
+#      script; no bed boots): started twice, no more, status 125, both
+#      lines name its exit 134
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 run=$root/tests/testbed/run
@@ -87,9 +89,10 @@ bg+=("$apid")
 awatch=$!
 bg+=("$awatch")
 
-# --- D (background): SIGTERM to the runner.
+# --- D (background): SIGTERM to the runner, after a boot lost before the
+# command started.
 mkdir -p "$tmp/rwD"
-"$run" --rw "$tmp/rwD" -- sh -c 'echo d-is-up; sleep 600' >"$tmp/d.out" 2>"$tmp/d.err" &
+HOSTEL_TESTBED_LOSE_BOOTS=1 "$run" --rw "$tmp/rwD" -- sh -c 'echo d-is-up; sleep 600' >"$tmp/d.out" 2>"$tmp/d.err" &
 dpid=$!
 bg+=("$dpid")
 
@@ -101,6 +104,26 @@ HOSTEL_TESTBED_STALL=20 "$run" --timeout 600 --rw "$tmp/rwE" -- \
 	>"$tmp/e.out" 2>"$tmp/e.err" &
 epid=$!
 bg+=("$epid")
+
+# --- G: a QEMU that aborts at once, as QEMU 7.2 once did on an MSI-X
+# assertion while the bed booted.
+cat >"$tmp/qemu-abort" <<'SH'
+#!/bin/sh
+echo started >>"$HOSTEL_TB_QEMU_LOG"
+kill -ABRT $$
+SH
+chmod +x "$tmp/qemu-abort"
+HOSTEL_TESTBED_QEMU=$tmp/qemu-abort HOSTEL_TB_QEMU_LOG=$tmp/g.starts "$run" -- echo g-ran \
+	>"$tmp/g.out" 2>"$tmp/g.err"
+st=$?
+if [ "$st" -eq 125 ] && [ "$(wc -l <"$tmp/g.starts")" -eq 2 ] && ! grep -q g-ran "$tmp/g.out" &&
+	grep -qx "testbed: the outer VM stopped before the command started (qemu exit 134); booting it once more" "$tmp/g.err" &&
+	grep -q "^testbed: the outer VM stopped without the command's status (qemu exit 134)" "$tmp/g.err"; then
+	ok "a QEMU that aborts every time: started twice, no more, runner status 125"
+else
+	bad "aborting QEMU: runner status $st, want 125 after two starts ($(wc -l <"$tmp/g.starts" 2>/dev/null) seen)"
+	show "$tmp/g.out" "$tmp/g.err"
+fi
 
 # --- B: false.
 "$run" -- false >"$tmp/b.out" 2>"$tmp/b.err"
@@ -147,14 +170,6 @@ else
 	bad "--rw file not written"
 fi
 
-# --- F and G (background): boots lost before the command starts. Started
-# only now: A must stream its output within its timeout on a loaded host.
-HOSTEL_TESTBED_LOSE_BOOTS=1 "$run" -- sh -c 'echo lose-ran; exit 7' >"$tmp/lose1.out" 2>"$tmp/lose1.err" &
-lose1pid=$!
-HOSTEL_TESTBED_LOSE_BOOTS=2 "$run" -- sh -c 'echo lose-ran; exit 7' >"$tmp/lose2.out" 2>"$tmp/lose2.err" &
-lose2pid=$!
-bg+=("$lose1pid" "$lose2pid")
-
 # --- D: wait for its command to be up, then SIGTERM the runner.
 if wait_output "$tmp/d.out" d-is-up "$dpid"; then
 	kill -TERM "$dpid"
@@ -162,6 +177,13 @@ if wait_output "$tmp/d.out" d-is-up "$dpid"; then
 	st=$?
 	if [ "$st" -eq 143 ]; then ok "SIGTERM: runner status 143"; else
 		bad "SIGTERM: runner status $st, want 143"
+		show "$tmp/d.out" "$tmp/d.err"
+	fi
+	again="^testbed: the outer VM stopped before the command started (qemu exit 0); booting it once more$"
+	if [ "$(grep -c '^d-is-up' "$tmp/d.out")" -eq 1 ] && [ "$(grep -c "$again" "$tmp/d.err")" -eq 1 ]; then
+		ok "a boot lost before the command started: booted again, one line says so, the command started once"
+	else
+		bad "lost boot: want d-is-up once and one 'booting it once more' line"
 		show "$tmp/d.out" "$tmp/d.err"
 	fi
 	if no_process_with "$tmp/rwD"; then ok "SIGTERM: no QEMU left"; else
@@ -210,28 +232,6 @@ if no_process_with "$tmp/rwE"; then ok "freeze: no QEMU left"; else
 	bad "freeze: a process still runs with $tmp/rwE"
 fi
 
-# --- F: one boot lost, the second runs the command once.
-wait "$lose1pid"
-st=$?
-again="^testbed: the outer VM stopped before the command started (qemu exit 0); booting it once more$"
-if [ "$st" -eq 7 ] && [ "$(grep -c '^lose-ran' "$tmp/lose1.out")" -eq 1 ] &&
-	[ "$(grep -c "$again" "$tmp/lose1.err")" -eq 1 ]; then
-	ok "bed lost before the command: booted again, the command ran once, status 7"
-else
-	bad "one lost boot: runner status $st, want 7 with lose-ran once and one 'booting it once more'"
-	show "$tmp/lose1.out" "$tmp/lose1.err"
-fi
-# --- G: two boots lost, no third.
-wait "$lose2pid"
-st=$?
-if [ "$st" -eq 125 ] && ! grep -q '^lose-ran' "$tmp/lose2.out" &&
-	[ "$(grep -c "$again" "$tmp/lose2.err")" -eq 1 ] &&
-	grep -q "^testbed: the outer VM stopped without the command's status" "$tmp/lose2.err"; then
-	ok "bed lost twice: runner status 125 after two boots, the command never ran"
-else
-	bad "two lost boots: runner status $st, want 125 after exactly two boots"
-	show "$tmp/lose2.out" "$tmp/lose2.err"
-fi
 bg=()
 
 left=$(ls -A "$tmp/ctl")
