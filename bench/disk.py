@@ -163,11 +163,15 @@ def settle(g, seq):
     job shares the guest with either: in 2026-11-24's runs the first job
     after the prompt (seq-read) had completions of 1 to 14 s that later
     jobs did not have. The state (running, or degraded when a unit failed);
-    never part of a figure."""
+    never part of a figure. Kernel messages then stop going to the
+    console (dmesg -n 1; dmesg still has them): one printed between the
+    state and the marker once made this wait miss its answer, and one
+    inside fio's result line would cost a restart."""
     start = g.offset()
-    g.send(f"systemctl is-system-running --wait; fio --version >/dev/null; echo settled-{seq}=$?")
-    # The typed line echoes "settled-N=$?"; the output reads settled-N=<digits>.
-    m = g.wait_for(re.compile(rb"([a-z-]+)\r*\nsettled-%d=\d+" % seq), start, bound=BOOT_BOUND)
+    g.send(f"s=$(systemctl is-system-running --wait); fio --version >/dev/null; f=$?; "
+           f"dmesg -n 1; echo settled-{seq}=$f-$s")
+    # The typed line echoes "settled-N=$f-$s"; the output reads settled-N=<digits>-<state>.
+    m = g.wait_for(re.compile(rb"settled-%d=\d+-([a-z-]+)" % seq), start, bound=BOOT_BOUND)
     return m.group(1).decode()
 
 
