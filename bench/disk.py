@@ -171,7 +171,8 @@ def settle(g, seq):
     g.send(f"s=$(systemctl is-system-running --wait); fio --version >/dev/null; f=$?; "
            f"dmesg -n 1; echo settled-{seq}=$f-$s")
     # The typed line echoes "settled-N=$f-$s"; the output reads settled-N=<digits>-<state>.
-    m = g.wait_for(re.compile(rb"settled-%d=\d+-([a-z-]+)" % seq), start, bound=BOOT_BOUND)
+    # (The line's end too: the console arrives in pieces.)
+    m = g.wait_for(re.compile(rb"settled-%d=\d+-([a-z-]+)\r*\n" % seq), start, bound=BOOT_BOUND)
     return m.group(1).decode()
 
 
