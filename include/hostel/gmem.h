@@ -37,4 +37,18 @@ int gmem_write(const struct gmem *gm, uint64_t gpa, const void *src, uint64_t le
 /* Total bytes of RAM. */
 uint64_t gmem_total(const struct gmem *gm);
 
+/*
+ * Guest RAM: @size bytes (a multiple of the page size) of anonymous private
+ * memory, untouched (MAP_NORESERVE: what the guest never touches costs
+ * nothing), starting on a GMEM_RAM_ALIGN boundary so that the host's
+ * transparent huge pages line up with the guest's 2 MiB frames and KVM can
+ * map them with large nested-page entries (hosts before Linux 6.7 align a
+ * large mapping to a page only). Advised MADV_HUGEPAGE (huge pages also
+ * where THP is "madvise") and MADV_MERGEABLE (KSM, where the host runs it).
+ * 0 and *out, or -errno (-EINVAL for a size of 0 or not page-aligned).
+ * Freed with munmap(*out, size).
+ */
+#define GMEM_RAM_ALIGN (2ULL << 20)
+int gmem_map_ram(uint64_t size, uint8_t **out) __must_check;
+
 #endif

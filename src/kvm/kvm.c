@@ -26,18 +26,6 @@ static const struct {
 	{KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
 };
 
-static int map_ram(uint64_t size, uint8_t **out)
-{
-	/* NORESERVE: guest RAM is touched lazily; untouched pages cost nothing. */
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	madvise(p, size, MADV_MERGEABLE);
-	*out = p;
-	return 0;
-}
-
 static int set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
 {
 	struct kvm_userspace_memory_region r = {
@@ -164,9 +152,9 @@ int vm_create(struct vm *vm, uint64_t ram_size, unsigned int nr_vcpus, char *why
 	vm->ram_size = ram_size;
 	vm->low_size = ram_size < MEM_HOLE_START ? ram_size : MEM_HOLE_START;
 	vm->high_size = ram_size - vm->low_size;
-	ret = map_ram(vm->low_size, &vm->ram_low);
+	ret = gmem_map_ram(vm->low_size, &vm->ram_low);
 	if (!ret && vm->high_size)
-		ret = map_ram(vm->high_size, &vm->ram_high);
+		ret = gmem_map_ram(vm->high_size, &vm->ram_high);
 	if (ret) {
 		snprintf(why, whylen, "cannot allocate %llu MiB of guest RAM: %s",
 			 (unsigned long long)(ram_size >> 20), strerror(-ret));

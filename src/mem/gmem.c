@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "hostel/gmem.h"
 
 static int ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -66,4 +68,30 @@ uint64_t gmem_total(const struct gmem *gm)
 	for (unsigned int i = 0; i < gm->nr; i++)
 		t += gm->r[i].size;
 	return t;
+}
+
+int gmem_map_ram(uint64_t size, uint8_t **out)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	if (!size || size & (page - 1) || size > SIZE_MAX - GMEM_RAM_ALIGN)
+		return -EINVAL;
+	/* One alignment's worth more is reserved, then both ends are cut off. */
+	size_t span = (size_t)(size + GMEM_RAM_ALIGN);
+	uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	size_t head = (size_t)(-(uintptr_t)p & (GMEM_RAM_ALIGN - 1));
+	size_t tail = span - head - (size_t)size;
+	if (head)
+		munmap(p, head);
+	if (tail)
+		munmap(p + head + size, tail);
+	p += head;
+	/* Advice only: a host without THP or KSM runs the guest all the same. */
+	madvise(p, size, MADV_HUGEPAGE);
+	madvise(p, size, MADV_MERGEABLE);
+	*out = p;
+	return 0;
 }

@@ -5,7 +5,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "hostel/gmem.h"
 
@@ -170,6 +173,87 @@ static void test_copy_helpers(void **state)
 	assert_int_equal(gmem_read(&gm, UINT64_MAX - 4, out, sizeof(out)), -EFAULT);
 }
 
+/* Is the page at @p mapped? mincore says ENOMEM for an unmapped one. */
+static bool mapped(const void *p)
+{
+	unsigned char vec;
+
+	return mincore((void *)p, 1, &vec) == 0;
+}
+
+/* The VmFlags line of the mapping that starts at @p, from /proc/self/smaps. */
+static bool vm_flags(const void *p, char *flags, size_t len)
+{
+	char line[512], start[32];
+	bool found = false;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return false;
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)(uintptr_t)p);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, start, strlen(start)))
+			found = true;
+		else if (found && !strncmp(line, "VmFlags:", 8)) {
+			snprintf(flags, len, "%s", line + 8);
+			fclose(f);
+			return true;
+		}
+	}
+	fclose(f);
+	return false;
+}
+
+static void test_map_ram_aligned(void **state)
+{
+	(void)state;
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	/* Sizes below, at and past one alignment unit, and a large one never touched. */
+	const uint64_t sizes[] = {page,
+				  GMEM_RAM_ALIGN - page,
+				  GMEM_RAM_ALIGN,
+				  GMEM_RAM_ALIGN + page,
+				  3 * GMEM_RAM_ALIGN + 5 * page,
+				  8ULL << 30};
+
+	for (unsigned int i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *p = NULL;
+		char flags[512];
+
+		assert_int_equal(gmem_map_ram(sizes[i], &p), 0);
+		assert_non_null(p);
+		assert_int_equal((uintptr_t)p % GMEM_RAM_ALIGN, 0);
+		/* Exactly [p, p + size): the reserved slack on both sides is gone. */
+		for (uint64_t off = 0; off < sizes[i]; off += GMEM_RAM_ALIGN)
+			assert_true(mapped(p + off));
+		assert_true(mapped(p + sizes[i] - page));
+		assert_false(mapped(p - page));
+		assert_false(mapped(p + sizes[i]));
+		/* Zeroed and writable at both ends. */
+		assert_int_equal(p[0], 0);
+		assert_int_equal(p[sizes[i] - 1], 0);
+		p[0] = 0xa5;
+		p[sizes[i] - 1] = 0x5a;
+		assert_int_equal(p[0] + p[sizes[i] - 1], 0xa5 + 0x5a);
+		/* Advised huge pages (VmFlags "hg"), as the host's THP needs in "madvise" mode. */
+		assert_true(vm_flags(p, flags, sizeof(flags)));
+		assert_non_null(strstr(flags, " hg"));
+		assert_int_equal(munmap(p, (size_t)sizes[i]), 0);
+	}
+}
+
+static void test_map_ram_rejects(void **state)
+{
+	(void)state;
+	uint8_t *p = (uint8_t *)&p;
+
+	assert_int_equal(gmem_map_ram(0, &p), -EINVAL);
+	assert_int_equal(gmem_map_ram(GMEM_RAM_ALIGN + 1, &p), -EINVAL);
+	assert_int_equal(gmem_map_ram(UINT64_MAX & ~0xfffULL, &p), -EINVAL);
+	/* Untouched on failure. */
+	assert_ptr_equal(p, (uint8_t *)&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +265,8 @@ int main(void)
 		cmocka_unit_test(test_add_rejects),
 		cmocka_unit_test(test_too_many_regions),
 		cmocka_unit_test(test_copy_helpers),
+		cmocka_unit_test(test_map_ram_aligned),
+		cmocka_unit_test(test_map_ram_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
