@@ -230,6 +230,12 @@ int cli_parse_size(const char *s, uint64_t *bytes)
 	return 0;
 }
 
+bool cli_memory_ok(uint64_t bytes)
+{
+	/* Whole MiB: guest RAM is mapped in pages (KVM memory slots need them). */
+	return bytes >= CLI_MIN_MEMORY && bytes <= CLI_MAX_MEMORY && !(bytes & ((1ULL << 20) - 1));
+}
+
 int cli_parse_duration(const char *s, uint64_t *ms)
 {
 	char *end;
@@ -517,10 +523,10 @@ int cli_parse_args(int argc, char **argv, struct hostel_opts *o, char *err, size
 			break;
 		case 'm': {
 			int r = cli_parse_size(arg, &o->memory);
-			if (r || o->memory < CLI_MIN_MEMORY || o->memory > CLI_MAX_MEMORY) {
+			if (r || !cli_memory_ok(o->memory)) {
 				snprintf(err, errlen,
-					 "--memory '%s' is not a size from 16M to 1T (examples: "
-					 "512M, 2G, 1024)",
+					 "--memory '%s' is not a size from 16M to 1T in whole MiB "
+					 "(examples: 512M, 2G, 1024)",
 					 arg);
 				return -EINVAL;
 			}

@@ -121,6 +121,8 @@ int cli_parse_disk(const char *s, struct disk_opts *d, char *err, size_t errlen)
 
 /* "512M", "2G", "1024" (MiB), "1T", "64MiB"; 0 or -EINVAL/-ERANGE. */
 int cli_parse_size(const char *s, uint64_t *bytes) __must_check;
+/* A guest RAM size hostel takes: CLI_MIN_MEMORY..CLI_MAX_MEMORY, whole MiB. */
+bool cli_memory_ok(uint64_t bytes);
 
 extern const char cli_usage[];
 extern const char cli_run_usage[];

@@ -126,11 +126,12 @@ static int get_memory(struct ctx *c, const cJSON *it, struct hostel_opts *o)
 		bytes = (uint64_t)mib << 20;
 	} else if (cJSON_IsString(it)) {
 		const char *s = it->valuestring;
-		if (cli_parse_size(s, &bytes) || bytes < CLI_MIN_MEMORY || bytes > CLI_MAX_MEMORY)
-			return fail(c,
-				    "key \"memory\": \"%s\" is not a size from 16M to 1T "
-				    "(examples: \"512M\", \"2G\", or a number of MiB)",
-				    json_quote(s, q, sizeof(q)));
+		if (cli_parse_size(s, &bytes) || !cli_memory_ok(bytes))
+			return fail(
+				c,
+				"key \"memory\": \"%s\" is not a size from 16M to 1T in whole MiB "
+				"(examples: \"512M\", \"2G\", or a number of MiB)",
+				json_quote(s, q, sizeof(q)));
 	} else {
 		return wrong_type(c, "memory", it, "a size (\"2G\") or a number of MiB");
 	}

@@ -96,7 +96,7 @@ expect 2 "config '$TMP/bad-syntax.json': invalid JSON at line 1, column" run --c
 expect 2 "config '$TMP/unknown.json': unknown key \"cpu\"" run --config "$TMP/unknown.json"
 expect 2 "config '$TMP/dup.json': key \"cpus\" given more than once" run --config "$TMP/dup.json"
 expect 2 "config '$TMP/type.json': key \"cpus\": expected a number, got a string" run --config "$TMP/type.json"
-expect 2 "key \"memory\": \"8M\" is not a size from 16M to 1T" run --config "$TMP/range.json"
+expect 2 "key \"memory\": \"8M\" is not a size from 16M to 1T in whole MiB" run --config "$TMP/range.json"
 expect 2 "key \"disks\[0\].cache\": \"unsafe\"" run --config "$TMP/disk.json"
 expect 2 "expected a JSON object" run --config "$TMP/array.json"
 expect 2 "u0000 escape" run --config "$TMP/nulesc.json"

@@ -131,6 +131,9 @@ static void test_rejects(void **state)
 	expect_usage("--memory '99999999999999999999G'", "run", "--memory", "99999999999999999999G",
 		     NULL);
 	expect_usage("--memory '2T'", "run", "--memory", "2T", NULL);
+	/* Not whole MiB: KVM maps guest RAM in pages. */
+	expect_usage("--memory '65537K' is not a size from 16M to 1T in whole MiB", "run",
+		     "--memory", "65537K", NULL);
 	expect_usage("--cpus '0'", "run", "--cpus", "0", NULL);
 	expect_usage("--cpus '256'", "run", "--cpus", "256", NULL); /* xAPIC IDs stop at 254 */
 	expect_usage("--cpus '4294967297'", "run", "--cpus", "4294967297", NULL);

@@ -345,7 +345,9 @@ static void test_rejects_values(void **state)
 	expect_reject("{\"memory\": 1048577}", "key \"memory\": 1.04858e+06 MiB is not from");
 	expect_reject("{\"memory\": 0.5}", "key \"memory\": expected a whole number of MiB");
 	expect_reject("{\"memory\": \"8M\"}",
-		      "key \"memory\": \"8M\" is not a size from 16M to 1T");
+		      "key \"memory\": \"8M\" is not a size from 16M to 1T in whole MiB");
+	expect_reject("{\"memory\": \"16385K\"}",
+		      "key \"memory\": \"16385K\" is not a size from 16M to 1T in whole MiB");
 	expect_reject("{\"memory\": \"2T\"}", "\"2T\" is not a size");
 	expect_reject("{\"memory\": \"12Q\"}", "\"12Q\" is not a size");
 	expect_reject("{\"memory\": \"\"}", "\"\" is not a size");
@@ -756,7 +758,7 @@ static void test_print_config(void **state)
 	} sizes[] = {
 		{2ULL << 30, "\"2G\""},
 		{1ULL << 40, "\"1T\""},
-		{(16ULL << 20) + 1024, "\"16385K\""},
+		{(1ULL << 30) + (1ULL << 20), "\"1025M\""},
 	};
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		cli_defaults(o);
