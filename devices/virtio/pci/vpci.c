@@ -1078,8 +1078,13 @@ const struct vpci_dev_ops vpci_console_ops = {
 	.device_id = VIRTIO_ID_CONSOLE,
 	.pci_class = 0x078000,	     /* simple communication controller, other */
 	.nr_queues = VCON_NR_QUEUES, /* receiveq, transmitq: no F_MULTIPORT */
-	/* One chain is in flight per hvc write; deeper only costs the guest RAM. */
-	.queue_size_max = 256,
+	/*
+	 * One chain is in flight per hvc write, and the receiveq is never
+	 * consumed, but Linux fills every receiveq slot with a page at probe
+	 * (fill_queue): 16 slots cost the guest 64 KiB per console, 256 cost
+	 * it 1 MiB of fresh memory to allocate and zero (hostel exec has three).
+	 */
+	.queue_size_max = 16,
 	.features = vcon_ops_features,
 	.set_features = vcon_ops_set_features,
 	.config_size = vcon_ops_config_size,
