@@ -110,6 +110,9 @@ int vm_create(struct vm *vm, uint64_t ram_size, unsigned int nr_vcpus, char *why
 		goto fail;
 	}
 	vm->nr_vcpus = nr_vcpus;
+	/* The local APIC is KVM's (KVM_CREATE_IRQCHIP below): its TSC
+	 * deadline mode is there whenever KVM says so. */
+	vm->tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 
 	vm->vcpu_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->vcpu_mmap_size < (int)sizeof(struct kvm_run)) {

@@ -82,6 +82,7 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct vcpu vcpus[MAX_VCPUS];
 	struct kvm_cpuid2 *cpuid; /* supported CPUID, patched per vCPU */
+	bool tsc_deadline;	  /* KVM_CAP_TSC_DEADLINE_TIMER */
 
 	/* Stop protocol: the first requester sets reason/status, wakes the waiter. */
 	pthread_mutex_t stop_lock;

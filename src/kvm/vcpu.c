@@ -10,14 +10,10 @@
 #include <unistd.h>
 #include "boot/boot.h"
 #include "hostel/log.h"
+#include "kvm/cpuid.h"
 #include "kvm/kvm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
-
-/* KVM paravirtual CPUID leaves (Documentation/virt/kvm/x86/cpuid.rst). */
-#define KVM_CPUID_SIG	       0x40000000
-#define KVM_CPUID_FEAT	       0x40000001
-#define CPUID_1_ECX_HYPERVISOR (1u << 31)
 
 static int get_supported_cpuid(struct vm *vm)
 {
@@ -38,12 +34,7 @@ static int get_supported_cpuid(struct vm *vm)
 	return -E2BIG;
 }
 
-/*
- * Per-vCPU CPUID: the hypervisor bit and KVM's signature so Linux uses
- * kvm-clock and the other PV features KVM reports; the initial APIC ID in
- * leaf 1 and the x2APIC ID in leaves 0xb/0x1f equal to the vCPU index, which
- * is also the APIC ID the MADT lists.
- */
+/* Per-vCPU CPUID: the supported table, patched (src/kvm/cpuid.c). */
 static int vcpu_set_cpuid(struct vcpu *v)
 {
 	const struct kvm_cpuid2 *src = v->vm->cpuid;
@@ -54,30 +45,9 @@ static int vcpu_set_cpuid(struct vcpu *v)
 	if (!c)
 		return -ENOMEM;
 	memcpy(c, src, sz);
-	for (uint32_t i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
-		switch (e->function) {
-		case 1:
-			e->ecx |= CPUID_1_ECX_HYPERVISOR;
-			e->ebx = (e->ebx & 0x0000ffffu) | (v->id << 24) |
-				 ((v->vm->nr_vcpus > 255 ? 255 : v->vm->nr_vcpus) << 16);
-			if (v->vm->nr_vcpus > 1)
-				e->edx |= 1u << 28; /* HTT: the logical-count field is valid */
-			break;
-		case 0xb:
-		case 0x1f:
-			e->edx = v->id;
-			break;
-		case KVM_CPUID_SIG:
-			e->eax = KVM_CPUID_FEAT;
-			memcpy(&e->ebx, "KVMK", 4);
-			memcpy(&e->ecx, "VMKV", 4);
-			memcpy(&e->edx, "M\0\0\0", 4);
-			break;
-		default:
-			break;
-		}
-	}
+	cpuid_patch(c, &(struct cpuid_vcpu){.id = v->id,
+					    .nr_vcpus = v->vm->nr_vcpus,
+					    .tsc_deadline = v->vm->tsc_deadline});
 	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
 		ret = -errno;
 	free(c);

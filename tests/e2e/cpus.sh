@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# SMP: --cpus N gives the guest N online CPUs, each of which runs work; an
-# over-large N is a clear usage error.
+# SMP: --cpus N gives the guest N online CPUs, each of which runs work and
+# has the TSC deadline timer (KVM's local APIC emulates it; CPUID says so
+# when KVM_CAP_TSC_DEADLINE_TIMER does), which Linux then uses for its
+# timer; an over-large N is a clear usage error.
 . "$(dirname "$0")/lib.sh"
 require_kvm
 
@@ -11,6 +13,8 @@ for n in $(printf '%s\n' 2 4 "$host_n" | sort -nu); do
 	guest_run "$TMP/out" '
 		echo "nproc=$(nproc)"
 		echo "online=$(cat /sys/devices/system/cpu/online)"
+		echo "deadline=$(grep -c "^flags.* tsc_deadline_timer" /proc/cpuinfo)"
+		echo "clockevent=$(cat /sys/devices/system/clockevents/clockevent0/current_device)"
 		c=0
 		while [ $c -lt $(nproc) ]; do
 			# Field 39 of /proc/self/stat: the CPU the process last ran on.
@@ -24,7 +28,11 @@ for n in $(printf '%s\n' 2 4 "$host_n" | sort -nu); do
 	ran=$(sed -n 's/^ran-on=\([0-9]*\).*/\1/p' "$TMP/out" | tr -d '\r' | tr '\n' ' ')
 	[ "$ran" = "$want" ] || fail "--cpus $n: work ran on CPUs '$ran', want '$want'"
 	grep -q -i 'ACPI.*\(error\|warning\)' "$TMP/out" && fail "--cpus $n: ACPI errors in the boot log"
-	pass "--cpus $n: nproc $got, work ran on every CPU"
+	dl=$(sed -n 's/^deadline=\([0-9]*\).*/\1/p' "$TMP/out" | tr -d '\r')
+	[ "$dl" = "$n" ] || fail "--cpus $n: $dl of $n CPUs show tsc_deadline_timer"
+	ce=$(sed -n 's/^clockevent=//p' "$TMP/out" | tr -d '\r')
+	[ "$ce" = lapic-deadline ] || fail "--cpus $n: CPU 0's timer is '$ce', want lapic-deadline"
+	pass "--cpus $n: nproc $got, work ran on every CPU, each with the TSC deadline timer"
 done
 
 "$HOSTEL" run --cpus 300 </dev/null >"$TMP/o" 2>"$TMP/e"
