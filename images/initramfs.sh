@@ -44,7 +44,7 @@ if fresh; then
 	exit 0
 fi
 
-need_pkgs busybox-static cpio gzip
+need_pkgs busybox-static cpio gzip kmod
 # Installing busybox-static may have replaced a dynamic /bin/busybox.
 stamp=$(inputs_hash "$here/initramfs.sh" "$here/lib.sh" "$here/guest-init" "$here/udhcpc.script" /bin/busybox "$KDIR/VERSION")
 say "building the initramfs for $KREL"
@@ -54,20 +54,42 @@ r=$tmp/root
 mkdir -p "$r"/{dev,proc,sys,tmp,root,etc}
 install_busybox "$r"
 copy_modules "$KDIR/lib/modules/$KREL" "$r" "${modules[@]}"
-# Modules /init loads only when their device is there (see guest-init): what
-# virtio-gpu needs and nothing else does (the DRM core: two thirds of the
-# modules' bytes), and psmouse (a PS/2 aux port: hostel has one only with
-# a display).
-only_for() {
-	local m=$1 o others=()
-	for o in "${modules[@]}"; do [ "$o" = "$m" ] || others+=("$o"); done
-	# Named as copy_modules lists them: without the compression suffix.
-	comm -23 <(module_closure "$KDIR/lib/modules/$KREL" "$m" 2>/dev/null | sort) \
-		<(module_closure "$KDIR/lib/modules/$KREL" "${others[@]}" 2>/dev/null | sort) |
-		sed -E 's/\.(xz|zst|gz)$//'
-}
-only_for virtio-gpu >"$r/etc/hostel/modules.gpu"
-only_for psmouse >"$r/etc/hostel/modules.ps2aux"
+# /init loads them with one busybox modprobe: a modules.dep for the copies
+# (kmod's format, which busybox reads) orders their dependencies.
+m=$r/lib/modules/$KREL
+cp "$KDIR/lib/modules/$KREL"/modules.{order,builtin,builtin.modinfo} "$m/" 2>/dev/null || :
+depmod -b "$r" "$KREL" || die "depmod failed for the initramfs's modules"
+# The names /init asks for. virtio-gpu's modules (the DRM core: two thirds
+# of the modules' bytes) load only with a virtio GPU, psmouse only with a
+# PS/2 aux port (hostel has one only with a display): a headless guest
+# skips both.
+for o in "${modules[@]}"; do
+	case $o in virtio-gpu | psmouse) ;; *) echo "$o" ;; esac
+done >"$r/etc/hostel/modules"
+echo virtio-gpu >"$r/etc/hostel/modules.gpu"
+echo psmouse >"$r/etc/hostel/modules.ps2aux"
+# The mount table /init mounts with `mount -a`: devtmpfs too, which the
+# kernel mounts by itself only on a real root filesystem, never on an
+# initramfs; /dev/pts and /dev/shm (noauto) after their directories.
+cat >"$r/etc/fstab" <<'EOF'
+proc     /proc    proc     nosuid,nodev,noexec 0 0
+sysfs    /sys     sysfs    nosuid,nodev,noexec 0 0
+devtmpfs /dev     devtmpfs nosuid 0 0
+tmpfs    /tmp     tmpfs    nosuid,nodev,mode=1777 0 0
+devpts   /dev/pts devpts   noauto,nosuid,noexec,gid=5,mode=620,ptmxmode=666 0 0
+tmpfs    /dev/shm tmpfs    noauto,nosuid,nodev,mode=1777 0 0
+EOF
+# The ACPI power button (hostel presses it on SIGTERM): busybox acpid maps
+# the KEY_POWER input event to PWRF/00000080 and runs the scripts in that
+# directory, which shut the guest down cleanly.
+mkdir -p "$r/etc/acpi/PWRF/00000080"
+cat >"$r/etc/acpi/PWRF/00000080/poweroff" <<'EOF'
+#!/bin/sh
+echo "hostel-guest: power button pressed, shutting down" >/dev/console
+sync
+poweroff -f
+EOF
+chmod 0755 "$r/etc/acpi/PWRF/00000080/poweroff"
 install -m 0755 "$here/guest-init" "$r/init"
 # udhcpc's event script: applies a DHCP lease (virtio-net, --net user).
 # Debian's busybox looks for it in /etc/udhcpc (upstream's default is
@@ -81,4 +103,4 @@ printf 'root:x:0:\ntty:x:5:\n' >"$r/etc/group"
 
 make_cpio "$r" "$out"
 printf '%s\n' "$stamp" >"$stampf"
-say "initramfs ready: $out ($(du -k "$out" | cut -f1) KiB, $(wc -l <"$r/etc/hostel/modules") modules)"
+say "initramfs ready: $out ($(du -k "$out" | cut -f1) KiB, $(find "$m" -name '*.ko' | wc -l) modules)"
