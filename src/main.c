@@ -214,7 +214,8 @@ struct session {
 	 * boot's board attaches its devices to the display. */
 	struct display *display;
 	struct sdl_ui *ui;
-	int close_fd; /* eventfd: the window's close button, counted */
+	const struct sdl_ui_ops *ui_ops; /* the loaded window module, with ui */
+	int close_fd;			 /* eventfd: the window's close button, counted */
 	char title[256];
 	/* The boot doctor: fed on the console's writer thread, asked on the
 	 * event loop's (silence) and the main thread (stops); under doc_lock. */
@@ -1037,7 +1038,7 @@ static void ui_close(struct session *s)
 {
 #if HOSTEL_HAVE_SDL
 	if (s->ui)
-		sdl_ui_destroy(s->ui);
+		s->ui_ops->destroy(s->ui);
 	s->ui = NULL;
 #endif
 	display_destroy(s->display);
@@ -1067,7 +1068,7 @@ static void *boot_loop_thread(void *arg)
 {
 	struct loop_thread *lt = arg;
 	lt->code = boot_loop(lt->s);
-	sdl_ui_quit(lt->s->ui); /* the VM is over: so is the window */
+	lt->s->ui_ops->quit(lt->s->ui); /* the VM is over: so is the window */
 	return NULL;
 }
 #endif
@@ -1101,12 +1102,15 @@ static int ui_open(struct session *s)
 		.on_close = on_window_close,
 		.opaque = s,
 	};
-	s->ui = sdl_ui_create(s->display, &cfg);
+	s->ui_ops = sdl_ui_load();
+	s->ui = s->ui_ops ? s->ui_ops->create(s->display, &cfg) : NULL;
 	if (s->ui)
 		return 0;
 	ui_close(s);
 	if (o->display == DISP_SDL) {
-		log_error("--display sdl: cannot open the window (see above)");
+		/* A module that did not load has said so, in one line. */
+		if (s->ui_ops)
+			log_error("--display sdl: cannot open the window (see above)");
 		return HOSTEL_EXIT_HOST;
 	}
 	log_warn("no window (the display server did not answer): running without a screen "
@@ -1127,7 +1131,7 @@ static int boot_loop_run(struct session *s)
 			log_error("cannot start the VM's thread");
 			return HOSTEL_EXIT_HOST;
 		}
-		sdl_ui_run(s->ui);
+		s->ui_ops->run(s->ui);
 		pthread_join(t, NULL);
 		return lt.code;
 	}

@@ -616,3 +616,10 @@ int sdl_ui_run(struct sdl_ui *ui)
 	}
 	return 0;
 }
+
+__attribute__((visibility("default"))) const struct sdl_ui_ops hostel_sdl_ui_ops = {
+	.create = sdl_ui_create,
+	.run = sdl_ui_run,
+	.quit = sdl_ui_quit,
+	.destroy = sdl_ui_destroy,
+};

@@ -89,4 +89,32 @@ void sdl_ui_get_stats(struct sdl_ui *ui, struct sdl_ui_stats *st);
 bool sdl_ui_wait(struct sdl_ui *ui, bool (*pred)(const struct sdl_ui_stats *st, void *arg),
 		 void *arg, int timeout_ms);
 
+/*
+ * The front end lives in its own module, hostel-sdl.so, which hostel
+ * loads (dlopen) only to open a window: a headless run never maps SDL and
+ * the forty-odd libraries it pulls in. The module resolves the core's
+ * functions (the display, the keymap's users, the log) from the hostel
+ * binary, which exports them.
+ */
+struct sdl_ui_ops {
+	struct sdl_ui *(*create)(struct display *d, const struct sdl_ui_config *cfg);
+	int (*run)(struct sdl_ui *ui);
+	void (*quit)(struct sdl_ui *ui);
+	void (*destroy)(struct sdl_ui *ui);
+};
+
+/* The module's one exported symbol. */
+#define SDL_UI_OPS_SYMBOL "hostel_sdl_ui_ops"
+extern const struct sdl_ui_ops hostel_sdl_ui_ops;
+
+/* The module's file name, looked for next to the hostel binary (a build
+ * tree), then in HOSTEL_UI_MODULE_DIR (where meson installs it). */
+#define SDL_UI_MODULE "hostel-sdl.so"
+
+/*
+ * Load the module (once; later calls return the same ops). NULL after
+ * logging one line that names what is missing or why it did not load.
+ */
+const struct sdl_ui_ops *sdl_ui_load(void);
+
 #endif

@@ -75,6 +75,17 @@ expect 81 "truncated" run --kernel "$TMP/trunc"
 sum=$(sha256sum "$kernel")
 [ "$sum" = "$(sha256sum "$kernel")" ] || fail "kernel modified"
 
+# The window's module (hostel-sdl.so, loaded only to open a window): a
+# hostel binary with none beside it, and none installed, says which file
+# it looked for, before any KVM work.
+if [ -f "$(dirname "$HOSTEL")/hostel-sdl.so" ]; then
+	mkdir "$TMP/bin"
+	cp "$HOSTEL" "$TMP/bin/hostel"
+	HOSTEL=$TMP/bin/hostel DISPLAY=:77 expect 80 \
+		"window's module hostel-sdl.so is neither next to hostel nor in /" \
+		run --display sdl --kernel "$kernel"
+fi
+
 # Config files: every reject is a usage error (2) in one line naming the
 # file and the key.
 cfg() { printf '%s' "$2" >"$TMP/$1"; }
