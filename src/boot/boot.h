@@ -102,11 +102,28 @@ struct screen_info;
  */
 int boot_screen_info(const struct boot_fb *fb, struct screen_info *si) __must_check;
 
+/* A byte range of a host file mapped for loading. */
+struct boot_blob {
+	const void *data;
+	size_t len;
+};
+
+#define BOOT_MAX_INITRD_MORE 3
+
 struct boot_config {
 	const void *kernel;
 	size_t kernel_len;
 	const void *initrd; /* may be NULL */
 	size_t initrd_len;
+	/*
+	 * More archives after @initrd (which must then be given), each at the
+	 * next 4-byte boundary with zeros between: Linux unpacks concatenated
+	 * cpio archives in order, a later file replacing an earlier one of the
+	 * same name (what GRUB's `initrd A B` relies on). ramdisk_size covers
+	 * them all. At most BOOT_MAX_INITRD_MORE, none empty.
+	 */
+	const struct boot_blob *initrd_more;
+	unsigned int nr_initrd_more;
 	const char *cmdline; /* full command line to pass */
 	const struct e820_entry *e820;
 	unsigned int nr_e820;

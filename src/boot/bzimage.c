@@ -522,6 +522,24 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
 			    cfg->initrd_len);
 	if (cfg->initrd && cfg->initrd_len == 0)
 		return fail(why, -EINVAL, "initrd is empty");
+	if (cfg->nr_initrd_more && (!cfg->initrd || !cfg->initrd_more))
+		return fail(why, -EINVAL, "more initrd archives given without the first");
+	if (cfg->nr_initrd_more > BOOT_MAX_INITRD_MORE)
+		return fail(why, -E2BIG, "%u more initrd archives, at most %u", cfg->nr_initrd_more,
+			    BOOT_MAX_INITRD_MORE);
+	/* The archives end to end, each 4-byte aligned (cpio newc's unit). */
+	uint64_t initrd_total = cfg->initrd ? cfg->initrd_len : 0;
+	uint64_t more_at[BOOT_MAX_INITRD_MORE];
+	for (unsigned int i = 0; i < cfg->nr_initrd_more; i++) {
+		const struct boot_blob *m = &cfg->initrd_more[i];
+		if (!m->data || !m->len)
+			return fail(why, -EINVAL, "initrd archive %u is empty", i + 2);
+		more_at[i] = sat_add(initrd_total, 3) & ~3ULL;
+		initrd_total = sat_add(more_at[i], m->len);
+	}
+	if (initrd_total > UINT32_MAX)
+		return fail(why, -E2BIG, "initrd of %llu MiB: the boot protocol takes under 4 GiB",
+			    mib_up(initrd_total));
 
 	/* cmdline_size excludes the terminating NUL (boot.rst, "cmdline_size"). */
 	cmdline = cfg->cmdline ? cfg->cmdline : "";
@@ -561,13 +579,13 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
 		 */
 		uint64_t limit = MIN((uint64_t)k.initrd_addr_max + 1, 4 * GIB);
 		uint64_t lo = sat_add(kend, PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-		initrd_addr = initrd_place(cfg, cfg->initrd_len, lo, limit);
+		initrd_addr = initrd_place(cfg, initrd_total, lo, limit);
 		if (!initrd_addr)
 			return fail(
 				why, -ENOMEM,
 				"initrd of %llu MiB does not fit below initrd_addr_max (0x%x) in "
 				"%llu MiB of RAM",
-				mib_up(cfg->initrd_len), k.initrd_addr_max, ram / MIB);
+				mib_up(initrd_total), k.initrd_addr_max, ram / MIB);
 	}
 
 	/*
@@ -581,7 +599,7 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
 		{BOOT_CMDLINE_ADDR, clen + 1, "command line"},
 		{elf ? vi.lo : BOOT_KERNEL_ADDR, kend - (elf ? vi.lo : BOOT_KERNEL_ADDR), "kernel"},
 		{BOOT_PGTABLE_ADDR, elf ? BOOT_PGTABLE_SIZE : 0, "page tables"},
-		{initrd_addr, cfg->initrd ? cfg->initrd_len : 0, "initrd"},
+		{initrd_addr, initrd_total, "initrd"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(ranges); i++)
 		if (ranges[i].len && !gmem_ptr(gm, ranges[i].gpa, ranges[i].len))
@@ -626,8 +644,8 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
 	if (cfg->initrd) {
 		bp.hdr.ramdisk_image = (uint32_t)initrd_addr;
 		bp.ext_ramdisk_image = (uint32_t)(initrd_addr >> 32);
-		bp.hdr.ramdisk_size = (uint32_t)cfg->initrd_len;
-		bp.ext_ramdisk_size = (uint32_t)((uint64_t)cfg->initrd_len >> 32);
+		bp.hdr.ramdisk_size = (uint32_t)initrd_total;
+		bp.ext_ramdisk_size = (uint32_t)(initrd_total >> 32);
 	} else {
 		bp.hdr.ramdisk_image = 0;
 		bp.hdr.ramdisk_size = 0;
@@ -649,6 +667,16 @@ int boot_load(struct gmem *gm, const struct boot_config *cfg, struct boot_entry 
 	    (elf && write_identity_map(gm)) ||
 	    (cfg->initrd && gmem_write(gm, initrd_addr, cfg->initrd, cfg->initrd_len)))
 		return fail(why, -EFAULT, "writing the boot images into guest memory failed");
+	uint64_t at = cfg->initrd_len;
+	for (unsigned int i = 0; i < cfg->nr_initrd_more; i++) {
+		static const uint8_t pad[3];
+		const struct boot_blob *m = &cfg->initrd_more[i];
+		if (gmem_write(gm, initrd_addr + at, pad, more_at[i] - at) ||
+		    gmem_write(gm, initrd_addr + more_at[i], m->data, m->len))
+			return fail(why, -EFAULT,
+				    "writing the boot images into guest memory failed");
+		at = more_at[i] + m->len;
+	}
 
 	if (elf) {
 		out->long_mode = true;

@@ -971,6 +971,93 @@ static void test_initrd_empty_rejected(void **state)
 	free(k.buf);
 }
 
+/*
+ * Archives after the first: end to end at 4-byte boundaries, zeros in
+ * between even over dirty RAM, ramdisk_size covering them all, placed as
+ * one; refused without the first, empty, too many, or too big together.
+ */
+static void test_initrd_more_archives(void **state)
+{
+	struct img_opts o = default_opts();
+	struct img k = make_img(&o);
+	struct vm vm;
+	struct boot_entry ent;
+	const char *why = NULL;
+	uint8_t a[4097], b[6], c[1000];
+
+	memset(a, 0x11, sizeof(a));
+	memset(b, 0x22, sizeof(b));
+	memset(c, 0x33, sizeof(c));
+	vm_init(&vm, 64 * MIB);
+	memset(vm.ram + 32 * MIB, 0xee, 32 * MIB); /* as after a reboot */
+	const struct boot_blob more[] = {{b, sizeof(b)}, {c, sizeof(c)}};
+	struct boot_config cfg = vm_cfg(&vm, &k);
+	cfg.initrd = a;
+	cfg.initrd_len = sizeof(a);
+	cfg.initrd_more = more;
+	cfg.nr_initrd_more = 2;
+	if (boot_load(&vm.gm, &cfg, &ent, &why))
+		fail_msg("boot_load: %s", why);
+	/* a at 0, b at 4100 (4097 rounded up), c at 4108 (4106 rounded up). */
+	const uint64_t total = 4108 + sizeof(c);
+	const struct boot_params *bp = zero_page(&vm);
+	uint64_t ird = bp->hdr.ramdisk_image | ((uint64_t)bp->ext_ramdisk_image << 32);
+	assert_int_equal(ird, ent.initrd_addr);
+	assert_int_equal(bp->hdr.ramdisk_size, total);
+	assert_int_equal(ird % 4096, 0);
+	assert_true(ird + total <= 64 * MIB);
+	assert_true(ird + total + 4096 > 64 * MIB);
+	const uint8_t *g = vm.ram + ird;
+	assert_memory_equal(g, a, sizeof(a));
+	assert_memory_equal(g + 4097, "\0\0\0", 3);
+	assert_memory_equal(g + 4100, b, sizeof(b));
+	assert_memory_equal(g + 4106, "\0\0", 2);
+	assert_memory_equal(g + 4108, c, sizeof(c));
+
+	/* Aligned already: no gap. */
+	cfg.initrd_len = 4096;
+	cfg.nr_initrd_more = 1;
+	assert_int_equal(boot_load(&vm.gm, &cfg, &ent, &why), 0);
+	bp = zero_page(&vm);
+	assert_int_equal(bp->hdr.ramdisk_size, 4096 + sizeof(b));
+	assert_memory_equal(vm.ram + ent.initrd_addr + 4096, b, sizeof(b));
+	vm_fini(&vm);
+
+	vm_init(&vm, 64 * MIB); /* the refusals write nothing */
+	cfg = vm_cfg(&vm, &k);
+	cfg.initrd_more = more;
+	cfg.nr_initrd_more = 1;
+	cfg.initrd = NULL;
+	cfg.initrd_len = 0;
+	expect_load_fail(&vm, &cfg, -EINVAL, "more initrd archives given without the first");
+	cfg.initrd = a;
+	cfg.initrd_len = sizeof(a);
+	cfg.initrd_more = NULL;
+	expect_load_fail(&vm, &cfg, -EINVAL, "more initrd archives given without the first");
+	const struct boot_blob empty[] = {{b, sizeof(b)}, {c, 0}};
+	cfg.initrd_more = empty;
+	cfg.nr_initrd_more = 2;
+	expect_load_fail(&vm, &cfg, -EINVAL, "initrd archive 3 is empty");
+	const struct boot_blob many[BOOT_MAX_INITRD_MORE + 1] = {{b, 1}, {b, 1}, {b, 1}, {b, 1}};
+	cfg.initrd_more = many;
+	cfg.nr_initrd_more = BOOT_MAX_INITRD_MORE + 1;
+	expect_load_fail(&vm, &cfg, -E2BIG, "4 more initrd archives, at most 3");
+	/* Together too big for the RAM above the kernel, though each fits. */
+	void *big = calloc(1, 41 * MIB);
+	assert_non_null(big);
+	const struct boot_blob half[] = {{big, 20 * MIB}};
+	cfg.initrd = big;
+	cfg.initrd_len = 41 * MIB;
+	cfg.initrd_more = half;
+	cfg.nr_initrd_more = 1;
+	expect_load_fail(&vm, &cfg, -ENOMEM,
+			 "initrd of 61 MiB does not fit below initrd_addr_max (0x7fffffff) in 64 "
+			 "MiB of RAM");
+	free(big);
+	vm_fini(&vm);
+	free(k.buf);
+}
+
 static void test_cmdline_too_long(void **state)
 {
 	struct img k = real_kernel();
@@ -1193,6 +1280,7 @@ int main(void)
 		cmocka_unit_test(test_initrd_picks_highest_region),
 		cmocka_unit_test(test_initrd_too_large),
 		cmocka_unit_test(test_initrd_empty_rejected),
+		cmocka_unit_test(test_initrd_more_archives),
 		cmocka_unit_test(test_cmdline_too_long),
 		cmocka_unit_test(test_cmdline_beyond_hostel_area),
 		cmocka_unit_test(test_ram_too_small),
