@@ -24,6 +24,20 @@ def default_guest():
                  "images/kernel.sh and images/initramfs.sh")
 
 
+def display_initrd(tmp):
+    """The default guest's initramfs with its display archive after it, as
+    one file (Linux unpacks concatenated archives in order), in tmp: what
+    hostel loads for the default guest with a display."""
+    _, initrd = default_guest()
+    extra = _need((os.path.join(CACHE, "initramfs-display.cpio.gz"),), "images/initramfs.sh")[0]
+    out = os.path.join(tmp, "initramfs-with-display.cpio.gz")
+    with open(out, "wb") as f:
+        for part in (initrd, extra):
+            with open(part, "rb") as p:
+                f.write(p.read())
+    return out
+
+
 def debian_guest():
     """(kernel, initrd, image) of the Debian guest on a disk."""
     return _need((os.path.join(CACHE, "kernel", "vmlinuz"),

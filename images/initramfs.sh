@@ -2,14 +2,18 @@
 # The default guest's initramfs: Debian's static busybox, the virtio
 # modules of the kernel from images/kernel.sh (with their dependencies, in
 # load order), images/guest-init as /init and images/udhcpc.script as
-# udhcpc's event script; cpio newc, gzip'd.
+# udhcpc's event script; cpio newc, gzip'd. The modules only a display
+# needs (virtio-gpu with the DRM core, psmouse: half of the archive's
+# bytes) go into a second archive, which hostel loads after the first only
+# for a guest with a display: every headless boot unpacks less.
 #
 #   images/initramfs.sh [--quiet] [--force]
 #
-# Writes $CACHE/initramfs.cpio.gz and next to it initramfs.stamp, a hash of
-# every input (this recipe, lib.sh, guest-init, the busybox binary, the
-# kernel's VERSION). It rebuilds only when that hash changes, or with
-# --force. --quiet prints nothing when there is nothing to do.
+# Writes $CACHE/initramfs.cpio.gz, $CACHE/initramfs-display.cpio.gz and
+# next to them initramfs.stamp, a hash of every input (this recipe, lib.sh,
+# guest-init, the busybox binary, the kernel's VERSION). It rebuilds only
+# when that hash changes, or with --force. --quiet prints nothing when
+# there is nothing to do.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -25,6 +29,7 @@ modules=(virtio_pci virtio_blk virtio_net virtio_console virtio_input virtio-gpu
 
 root=$(hostel_cache)
 out=$root/initramfs.cpio.gz
+outd=$root/initramfs-display.cpio.gz
 stampf=$root/initramfs.stamp
 
 kernel_load
@@ -33,7 +38,7 @@ kernel_load
 [ -x /bin/busybox ] || need_pkgs busybox-static
 stamp=$(inputs_hash "$here/initramfs.sh" "$here/lib.sh" "$here/guest-init" "$here/udhcpc.script" /bin/busybox "$KDIR/VERSION")
 
-fresh() { [ "$force" -eq 0 ] && [ -f "$out" ] && [ "$(cat "$stampf" 2>/dev/null)" = "$stamp" ]; }
+fresh() { [ "$force" -eq 0 ] && [ -f "$out" ] && [ -f "$outd" ] && [ "$(cat "$stampf" 2>/dev/null)" = "$stamp" ]; }
 if fresh; then
 	[ "$quiet" -eq 1 ] || say "initramfs is up to date: $out"
 	exit 0
@@ -57,7 +62,8 @@ copy_modules "$KDIR/lib/modules/$KREL" "$r" "${modules[@]}"
 # /init loads them with one busybox modprobe: a modules.dep for the copies
 # (kmod's format, which busybox reads) orders their dependencies.
 m=$r/lib/modules/$KREL
-cp "$KDIR/lib/modules/$KREL"/modules.{order,builtin,builtin.modinfo} "$m/" 2>/dev/null || :
+cp "$KDIR/lib/modules/$KREL"/modules.{builtin,builtin.modinfo} "$m/" 2>/dev/null || :
+: >"$m/modules.order" # the kernel's (160 KiB) would only sort modules.dep
 depmod -b "$r" "$KREL" || die "depmod failed for the initramfs's modules"
 # The names /init asks for. virtio-gpu's modules (the DRM core: two thirds
 # of the modules' bytes) load only with a virtio GPU, psmouse only with a
@@ -68,6 +74,22 @@ for o in "${modules[@]}"; do
 done >"$r/etc/hostel/modules"
 echo virtio-gpu >"$r/etc/hostel/modules.gpu"
 echo psmouse >"$r/etc/hostel/modules.ps2aux"
+# The display's archive: every module no headless one needs (modules.dep
+# lists each module's dependencies in full), and the lists naming them.
+# The first archive's modules.dep still names them: modprobe finds them
+# once the second archive is unpacked over the first.
+d=$tmp/display
+mkdir -p "$d/etc/hostel"
+mv "$r/etc/hostel/modules.gpu" "$r/etc/hostel/modules.ps2aux" "$d/etc/hostel/"
+headless=$(awk -v want=" $(tr '\n-' ' _' <"$r/etc/hostel/modules")" '
+	{ n = $1; sub(/:$/, "", n); b = n; sub(/.*\//, "", b); sub(/\.ko$/, "", b); gsub(/-/, "_", b)
+	  if (index(want, " " b " ")) for (i = 1; i <= NF; i++) { f = $i; sub(/:$/, "", f); print f } }' "$m/modules.dep" | sort -u)
+while read -r f; do
+	grep -qxF "$f" <<<"$headless" && continue
+	mkdir -p "$d/lib/modules/$KREL/$(dirname "$f")"
+	mv "$m/$f" "$d/lib/modules/$KREL/$f"
+done < <(cd "$m" && find kernel -name '*.ko')
+find "$m/kernel" -type d -empty -delete
 # The mount table /init mounts with `mount -a`: devtmpfs too, which the
 # kernel mounts by itself only on a real root filesystem, never on an
 # initramfs; /dev/pts and /dev/shm (noauto) after their directories.
@@ -101,6 +123,8 @@ echo hostel >"$r/etc/hostname"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
 printf 'root:x:0:\ntty:x:5:\n' >"$r/etc/group"
 
+make_cpio "$d" "$outd"
 make_cpio "$r" "$out"
 printf '%s\n' "$stamp" >"$stampf"
-say "initramfs ready: $out ($(du -k "$out" | cut -f1) KiB, $(find "$m" -name '*.ko' | wc -l) modules)"
+say "initramfs ready: $out ($(du -k "$out" | cut -f1) KiB, $(find "$m" -name '*.ko' | wc -l) modules)," \
+	"$outd ($(du -k "$outd" | cut -f1) KiB, $(find "$d" -name '*.ko' | wc -l) modules)"

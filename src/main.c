@@ -138,20 +138,25 @@ static int run_script(const char *script)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
-/* The embedded default guest: images/ builds it on first use. */
-static int default_guest(char *kernel, char *initrd, size_t len)
+/*
+ * The embedded default guest: images/ builds it on first use. Its display
+ * modules (the DRM core, virtio-gpu, psmouse) are a second archive,
+ * @display, which only a boot with a display loads after the first.
+ */
+static int default_guest(char *kernel, char *initrd, char *display, size_t len)
 {
 	char dir[3072];
 	cache_dir(dir, sizeof(dir));
 	snprintf(kernel, len, "%s/kernel/vmlinuz", dir);
 	snprintf(initrd, len, "%s/initramfs.cpio.gz", dir);
+	snprintf(display, len, "%s/initramfs-display.cpio.gz", dir);
 	if (access(kernel, R_OK) != 0) {
 		fprintf(stderr,
 			"hostel: building the default guest's kernel (images/kernel.sh)...\n");
 		if (run_script("kernel.sh"))
 			return -EIO;
 	}
-	if (access(initrd, R_OK) != 0) {
+	if (access(initrd, R_OK) != 0 || access(display, R_OK) != 0) {
 		fprintf(stderr, "hostel: building the default guest's initramfs "
 				"(images/initramfs.sh)...\n");
 		if (run_script("initramfs.sh"))
@@ -177,9 +182,12 @@ struct session {
 	const struct hostel_opts *o;
 	const char *kernel;
 	const char *initrd;
+	/* The default guest's display archive, loaded after @initrd by boots
+	 * with a display; NULL for a guest of the user's. */
+	const char *initrd_display;
 	/* Mapped only while a boot loads them, so hostel's resident memory
 	 * does not carry the kernel and initrd while the guest runs. */
-	struct mapped_file kf, inf;
+	struct mapped_file kf, inf, inf_display;
 	char *cmdline;
 	char cache_dir[4096]; /* unpacked kernels ("" = no cache) */
 	struct console *con;
@@ -525,6 +533,12 @@ static int map_inputs(struct session *s, char *why, size_t whylen)
 		unmap_input(&s->kf);
 		return -EINVAL;
 	}
+	if (s->initrd && s->initrd_display && s->display &&
+	    map_input("initrd", s->initrd_display, s->o->memory, &s->inf_display, why, whylen)) {
+		unmap_input(&s->kf);
+		unmap_input(&s->inf);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -634,11 +648,14 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 		return VM_STOP_NONE;
 	}
 	b->board_up = true;
+	const struct boot_blob more = {s->inf_display.data, s->inf_display.len};
 	struct boot_config bc = {
 		.kernel = s->kf.data,
 		.kernel_len = s->kf.len,
 		.initrd = s->inf.data,
 		.initrd_len = s->inf.len,
+		.initrd_more = &more,
+		.nr_initrd_more = s->inf_display.data ? 1 : 0,
 		.cmdline = s->cmdline,
 		.e820 = e820,
 		.nr_e820 = ne,
@@ -684,6 +701,7 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 	kcache_put(&ki);
 	unmap_input(&s->kf);
 	unmap_input(&s->inf);
+	unmap_input(&s->inf_display);
 	if (ret) {
 		log_error("cannot boot '%s': %s", s->kernel, bwhy);
 		*code = HOSTEL_EXIT_BAD_INPUT;
@@ -1142,7 +1160,7 @@ static int boot_loop_run(struct session *s)
 static int vmm_run(const struct hostel_opts *o)
 {
 	char why[512] = "";
-	char kpath[4096], ipath[4096];
+	char kpath[4096], ipath[4096], dpath[4096];
 	struct session s;
 	int code = HOSTEL_EXIT_HOST, ret;
 
@@ -1184,13 +1202,15 @@ static int vmm_run(const struct hostel_opts *o)
 	s.kernel = o->kernel;
 	s.initrd = o->initrd;
 	if (!s.kernel) {
-		if (default_guest(kpath, ipath, sizeof(kpath))) {
+		if (default_guest(kpath, ipath, dpath, sizeof(kpath))) {
 			code = HOSTEL_EXIT_HOST;
 			goto out;
 		}
 		s.kernel = kpath;
-		if (!s.initrd)
+		if (!s.initrd) {
 			s.initrd = ipath;
+			s.initrd_display = dpath;
+		}
 	}
 
 	/* Inputs first: a bad file is reported before any KVM work. */
@@ -1201,6 +1221,7 @@ static int vmm_run(const struct hostel_opts *o)
 	}
 	unmap_input(&s.kf);
 	unmap_input(&s.inf);
+	unmap_input(&s.inf_display);
 	/* Signals: each boot's event loop takes SIGINT/SIGTERM/SIGHUP through
 	 * a signalfd; every thread created from here on inherits the mask. */
 	sigemptyset(&s.mask);
@@ -1346,6 +1367,7 @@ out:
 		console_destroy(s.con);
 	unmap_input(&s.kf);
 	unmap_input(&s.inf);
+	unmap_input(&s.inf_display);
 	free(s.cmdline);
 	return code;
 }

@@ -28,10 +28,13 @@ first_boot() {
 retry_part first_boot
 vmlinux=$(ls "$TMP"/kcache/vmlinux-*) || fail "no unpacked kernel in the cache"
 
-guest_run "$TMP/out" 'echo cached-ok' -v -v
+guest_run "$TMP/out" 'echo cached-ok; [ -z "$(find /lib/modules -name "drm*.ko" -o -name psmouse.ko)" ] && echo no-display-archive; [ -d /sys/module/virtio_console ] && echo console-module' -v -v
 [ "$status" -eq 0 ] && grep -q '^cached-ok' "$TMP/out" || fail "boot from the cache: status $status"
 grep -q 'debug: kernel: .* from the cache' "$TMP/out.err" || fail "the second boot did not use the cache"
 pass "second boot loads the unpacked kernel from the cache"
+grep -q '^no-display-archive' "$TMP/out" && grep -q '^console-module' "$TMP/out" ||
+	fail "a headless default guest got the display's modules, or not its own: $(cat "$TMP/out")"
+pass "a headless default guest boots without the display's archive, its own modules loaded"
 
 guest_run "$TMP/out" 'echo self-decompressed' --no-kernel-unpack -v -v
 [ "$status" -eq 0 ] && grep -q '^self-decompressed' "$TMP/out" ||

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The boot framebuffer and the EDID, with a screen (--display sdl in a
 # private Xvfb):
-#  - boot 1, virtio_gpu kept out (module_blacklist): vesafb binds to the
-#    framebuffer that screen_info describes in the gpu's BAR 0, the
-#    console is drawn on it, and a screenshot of hostel's display is not
-#    black: the boot messages reach the window with no virtio-gpu driver;
-#  - boot 2, as it comes: virtio_gpu finds a VGA-class function and takes
-#    the framebuffer over from vesafb (its fbdev becomes fb0, vesafb's);
+#  - boot 1, the default guest's first initramfs given alone as --initrd,
+#    so virtio_gpu is not there (its module is in the display's archive,
+#    which hostel adds only for the default guest): the guest says so in
+#    one line, and vesafb binds to the framebuffer that screen_info
+#    describes in the gpu's BAR 0, the console is drawn on it, and a
+#    screenshot of hostel's display is not black: the boot messages reach
+#    the window with no virtio-gpu driver;
+#  - boot 2, the default guest as it comes (both archives): virtio_gpu
+#    finds a VGA-class function and takes the framebuffer over from vesafb
+#    (its fbdev becomes fb0, vesafb's);
 #    a window resize changes the EDID and the connector's preferred mode
 #    (the first line of /sys/class/drm/card0-Virtual-1/modes).
 . "$(dirname "$0")/lib.sh"
@@ -21,14 +25,19 @@ done
 start_xvfb 1600x1200x24
 
 out=$TMP/out sock=$TMP/sock
-session_start "$out" -v --display sdl --api-socket "$sock" --cmdline "module_blacklist=virtio_gpu"
+initrd="${HOSTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hostel}/initramfs.cpio.gz"
+session_start "$out" -v --display sdl --api-socket "$sock" --initrd "$initrd"
 wait_for "$out" "$READY_PAT"
+grep -q "hostel-guest: a display but no display modules: boot with initramfs-display.cpio.gz too" "$out" ||
+	fail "the guest did not say its display modules are missing"
+grep -q "hostel-guest: modules not loaded" "$out" && fail "a module failed to load: $(grep 'not loaded' "$out")"
+pass "without the display's archive the guest says so in one line and loads the other modules"
 send 'dmesg | grep -E "vesafb|VESA VGA|virtio-vga" | sed "s/^/k: /"; echo dm-done-$((1+1))'
 wait_for "$out" "dm-done-2"
 grep "k: " "$out" | grep -v dmesg
 grep -q "k: .*vesafb: mode is 1024x768x32" "$out" || fail "vesafb did not take the boot framebuffer"
 grep -q "k: .*fb0: VESA VGA frame buffer device" "$out" || fail "no fb0 on vesafb"
-grep -q "k: .*virtio-vga" "$out" && fail "virtio_gpu loaded although blacklisted"
+grep -q "k: .*virtio-vga" "$out" && fail "virtio_gpu loaded without its module"
 pass "vesafb draws on the gpu's boot framebuffer (screen_info, BAR 0)"
 # The console text is on the screen: some pixel is not black. A hang
 # guard of 60 shots, one a second: the refresh runs on hostel's timer.
@@ -54,6 +63,8 @@ session_end
 
 session_start "$out" -v --display sdl --api-socket "$sock"
 wait_for "$out" "$READY_PAT"
+grep -q "hostel-guest: .*display modules\|hostel-guest: modules not loaded" "$out" &&
+	fail "the default guest with a display lacks a module: $(grep 'hostel-guest: .*modules' "$out")"
 send 'dmesg | grep -E "vesafb|VESA VGA|virtio-vga|virtio_gpu" | sed "s/^/k: /"; echo dm-done-$((2+2))'
 wait_for "$out" "dm-done-4"
 grep "k: " "$out" | grep -v dmesg
