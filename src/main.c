@@ -510,6 +510,14 @@ static void kernel_cache_init(char *dir, size_t len)
 		dir[0] = '\0';
 }
 
+/* Every input map_inputs may have mapped (unmapping one that is not is a no-op). */
+static void unmap_inputs(struct session *s)
+{
+	unmap_input(&s->kf);
+	unmap_input(&s->inf);
+	unmap_input(&s->inf_display);
+}
+
 static int map_inputs(struct session *s, char *why, size_t whylen)
 {
 	const char *bwhy;
@@ -521,22 +529,19 @@ static int map_inputs(struct session *s, char *why, size_t whylen)
 		struct vmlinux_info vi;
 		if (vmlinux_parse(s->kf.data, s->kf.len, &vi, &bwhy)) {
 			snprintf(why, whylen, "kernel '%s': %s", s->kernel, bwhy);
-			unmap_input(&s->kf);
+			unmap_inputs(s);
 			return -EINVAL;
 		}
 	} else if (bzimage_parse(s->kf.data, s->kf.len, &bz, &bwhy)) {
 		snprintf(why, whylen, "kernel '%s': %s", s->kernel, bwhy);
-		unmap_input(&s->kf);
+		unmap_inputs(s);
 		return -EINVAL;
 	}
-	if (s->initrd && map_input("initrd", s->initrd, s->o->memory, &s->inf, why, whylen)) {
-		unmap_input(&s->kf);
-		return -EINVAL;
-	}
-	if (s->initrd && s->initrd_display && s->display &&
-	    map_input("initrd", s->initrd_display, s->o->memory, &s->inf_display, why, whylen)) {
-		unmap_input(&s->kf);
-		unmap_input(&s->inf);
+	/* initrd_display is set only along with the default initrd. */
+	if ((s->initrd && map_input("initrd", s->initrd, s->o->memory, &s->inf, why, whylen)) ||
+	    (s->initrd_display && s->display &&
+	     map_input("initrd", s->initrd_display, s->o->memory, &s->inf_display, why, whylen))) {
+		unmap_inputs(s);
 		return -EINVAL;
 	}
 	return 0;
@@ -699,9 +704,7 @@ static enum vm_stop_reason boot_once(struct session *s, struct boot *b, int *cod
 	struct boot_entry be;
 	ret = boot_load(&b->vm.gmem, &bc, &be, &bwhy);
 	kcache_put(&ki);
-	unmap_input(&s->kf);
-	unmap_input(&s->inf);
-	unmap_input(&s->inf_display);
+	unmap_inputs(s);
 	if (ret) {
 		log_error("cannot boot '%s': %s", s->kernel, bwhy);
 		*code = HOSTEL_EXIT_BAD_INPUT;
@@ -1219,9 +1222,7 @@ static int vmm_run(const struct hostel_opts *o)
 		code = HOSTEL_EXIT_BAD_INPUT;
 		goto out;
 	}
-	unmap_input(&s.kf);
-	unmap_input(&s.inf);
-	unmap_input(&s.inf_display);
+	unmap_inputs(&s);
 	/* Signals: each boot's event loop takes SIGINT/SIGTERM/SIGHUP through
 	 * a signalfd; every thread created from here on inherits the mask. */
 	sigemptyset(&s.mask);
@@ -1365,9 +1366,7 @@ out:
 		blk_destroy(s.disks[i]);
 	if (s.con)
 		console_destroy(s.con);
-	unmap_input(&s.kf);
-	unmap_input(&s.inf);
-	unmap_input(&s.inf_display);
+	unmap_inputs(&s);
 	free(s.cmdline);
 	return code;
 }
