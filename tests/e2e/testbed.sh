@@ -21,7 +21,8 @@
 #      CPUs' registers from the monitor, no QEMU
 #   G  a QEMU that aborts at once, every time (HOSTEL_TESTBED_QEMU, a
 #      script; no bed boots): started twice, no more, status 125, both
-#      lines name its exit 134
+#      lines name its exit 134; it was given TCG's 64 MiB translation
+#      buffer; HOSTEL_TESTBED_TB_SIZE=64M: status 125, no QEMU started
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
 run=$root/tests/testbed/run
@@ -109,7 +110,7 @@ bg+=("$epid")
 # assertion while the bed booted.
 cat >"$tmp/qemu-abort" <<'SH'
 #!/bin/sh
-echo started >>"$HOSTEL_TB_QEMU_LOG"
+echo "started $*" >>"$HOSTEL_TB_QEMU_LOG"
 kill -ABRT $$
 SH
 chmod +x "$tmp/qemu-abort"
@@ -123,6 +124,23 @@ if [ "$st" -eq 125 ] && [ "$(wc -l <"$tmp/g.starts")" -eq 2 ] && ! grep -q g-ran
 else
 	bad "aborting QEMU: runner status $st, want 125 after two starts ($(wc -l <"$tmp/g.starts" 2>/dev/null) seen)"
 	show "$tmp/g.out" "$tmp/g.err"
+fi
+# TCG's translated-code buffer: 64 MiB by default, the environment's
+# otherwise; a value that is not a number stops the runner before QEMU.
+if [ "$(grep -c -- '-accel tcg,thread=multi,tb-size=64 ' "$tmp/g.starts")" -eq 2 ]; then
+	ok "the outer QEMU gets TCG's 64 MiB translation buffer"
+else
+	bad "the outer QEMU's -accel is not tcg,thread=multi,tb-size=64: $(head -c 300 "$tmp/g.starts")"
+fi
+HOSTEL_TESTBED_TB_SIZE=64M HOSTEL_TESTBED_QEMU=$tmp/qemu-abort HOSTEL_TB_QEMU_LOG=$tmp/h.starts "$run" -- echo h-ran \
+	>"$tmp/h.out" 2>"$tmp/h.err"
+st=$?
+if [ "$st" -eq 125 ] && [ ! -e "$tmp/h.starts" ] &&
+	grep -qx "testbed: HOSTEL_TESTBED_TB_SIZE must be a number of MiB, not '64M'" "$tmp/h.err"; then
+	ok "a translation buffer size that is not a number: status 125, one line, no QEMU"
+else
+	bad "HOSTEL_TESTBED_TB_SIZE=64M: runner status $st, want 125 and the line, no QEMU start"
+	show "$tmp/h.out" "$tmp/h.err"
 fi
 
 # --- B: false.
