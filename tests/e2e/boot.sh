@@ -18,6 +18,9 @@ first_boot() {
 	[ "$status" -eq 0 ] || { tail -30 "$TMP/out"; cat "$TMP/out.err"; fail "hostel exited $status, want 0"; }
 	grep -q 'hello from Linux 6\.' "$TMP/out" || fail "command output missing"
 	grep -q 'console=ttyS0' "$TMP/out" || fail "hostel did not append console=ttyS0 to the command line"
+	grep -q '^cryptomgr\.notests hostel\.cmd=' "$TMP/out" ||
+		fail "the default guest's command line does not start with cryptomgr.notests: $(grep hostel.cmd= "$TMP/out")"
+	pass "the default guest's kernel gets cryptomgr.notests first"
 	[ "$(guest_status "$TMP/out")" = 7 ] || fail "guest command status $(guest_status "$TMP/out"), want 7"
 	pass "default guest boots, runs a command, status 7 seen, hostel exits 0"
 	grep -q 'debug: kernel: xz payload, vmlinux of .* unpacked and cached' "$TMP/out.err" ||
@@ -43,6 +46,8 @@ grep -q 'debug: kernel:' "$TMP/out.err" && fail "--no-kernel-unpack still unpack
 pass "--no-kernel-unpack: the guest's own decompressor boots the bzImage"
 
 initrd="${HOSTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hostel}/initramfs.cpio.gz"
-guest_run "$TMP/out" 'echo bare-elf-ok' --kernel "$vmlinux" --initrd "$initrd"
+guest_run "$TMP/out" 'echo bare-elf-ok; grep -q cryptomgr /proc/cmdline || echo no-guest-params' --kernel "$vmlinux" --initrd "$initrd"
 [ "$status" -eq 0 ] && grep -q '^bare-elf-ok' "$TMP/out" || { tail -20 "$TMP/out"; fail "bare vmlinux: status $status"; }
 pass "an ELF vmlinux given as --kernel boots"
+grep -q '^no-guest-params' "$TMP/out" || fail "a kernel given as --kernel got the default guest's parameters"
+pass "a kernel given as --kernel boots without the default guest's parameters"
