@@ -45,10 +45,12 @@ uint64_t gmem_total(const struct gmem *gm);
  * map them with large nested-page entries (hosts before Linux 6.7 align a
  * large mapping to a page only). Advised MADV_HUGEPAGE (huge pages also
  * where THP is "madvise") and MADV_MERGEABLE (KSM, where the host runs it).
- * 0 and *out, or -errno (-EINVAL for a size of 0 or not page-aligned).
- * Freed with munmap(*out, size).
+ * An inaccessible guard page lies on each side. 0 and *out, or -errno
+ * (-EINVAL for a size of 0 or not page-aligned). Freed, guards and all,
+ * with gmem_unmap_ram(*out, size).
  */
 #define GMEM_RAM_ALIGN (2ULL << 20)
 int gmem_map_ram(uint64_t size, uint8_t **out) __must_check;
+void gmem_unmap_ram(uint8_t *ram, uint64_t size);
 
 #endif

@@ -201,10 +201,8 @@ void vm_destroy(struct vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	vm->vm_fd = vm->kvm_fd = -1;
-	if (vm->ram_low)
-		munmap(vm->ram_low, vm->low_size);
-	if (vm->ram_high)
-		munmap(vm->ram_high, vm->high_size);
+	gmem_unmap_ram(vm->ram_low, vm->low_size);
+	gmem_unmap_ram(vm->ram_high, vm->high_size);
 	vm->ram_low = vm->ram_high = NULL;
 	bus_fini(&vm->pio);
 	bus_fini(&vm->mmio);

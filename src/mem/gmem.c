@@ -74,24 +74,39 @@ int gmem_map_ram(uint64_t size, uint8_t **out)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 
-	if (!size || size & (page - 1) || size > SIZE_MAX - GMEM_RAM_ALIGN)
+	if (!size || size & (page - 1) || size > SIZE_MAX - GMEM_RAM_ALIGN - 2 * page)
 		return -EINVAL;
-	/* One alignment's worth more is reserved, then both ends are cut off. */
-	size_t span = (size_t)(size + GMEM_RAM_ALIGN);
+	/* One alignment and two guard pages more are reserved; what lies
+	 * outside the guards is cut off. */
+	size_t span = (size_t)(size + GMEM_RAM_ALIGN + 2 * page);
 	uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	size_t head = (size_t)(-(uintptr_t)p & (GMEM_RAM_ALIGN - 1));
-	size_t tail = span - head - (size_t)size;
-	if (head)
-		munmap(p, head);
+	size_t head = (size_t)page + (size_t)(-(uintptr_t)(p + page) & (GMEM_RAM_ALIGN - 1));
+	uint8_t *ram = p + head;
+	size_t tail = span - head - (size_t)size - (size_t)page;
+	if (head > page)
+		munmap(p, head - page);
 	if (tail)
-		munmap(p + head + size, tail);
-	p += head;
+		munmap(ram + size + page, tail);
+	/* The guards: an access just outside guest RAM faults. They also keep
+	 * the next mapping (a thread's stack, say) from ending on a 2 MiB
+	 * boundary right below the RAM, where its first page would be a
+	 * whole transparent huge page of hostel's own memory. */
+	mprotect(ram - page, (size_t)page, PROT_NONE);
+	mprotect(ram + size, (size_t)page, PROT_NONE);
 	/* Advice only: a host without THP or KSM runs the guest all the same. */
-	madvise(p, size, MADV_HUGEPAGE);
-	madvise(p, size, MADV_MERGEABLE);
-	*out = p;
+	madvise(ram, size, MADV_HUGEPAGE);
+	madvise(ram, size, MADV_MERGEABLE);
+	*out = ram;
 	return 0;
+}
+
+void gmem_unmap_ram(uint8_t *ram, uint64_t size)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	if (ram)
+		munmap(ram - page, (size_t)(size + 2 * page));
 }

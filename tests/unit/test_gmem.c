@@ -223,12 +223,21 @@ static void test_map_ram_aligned(void **state)
 		assert_int_equal(gmem_map_ram(sizes[i], &p), 0);
 		assert_non_null(p);
 		assert_int_equal((uintptr_t)p % GMEM_RAM_ALIGN, 0);
-		/* Exactly [p, p + size): the reserved slack on both sides is gone. */
+		/* [p, p + size) and one inaccessible guard page on each side:
+		 * the rest of the reserved slack is gone. */
 		for (uint64_t off = 0; off < sizes[i]; off += GMEM_RAM_ALIGN)
 			assert_true(mapped(p + off));
 		assert_true(mapped(p + sizes[i] - page));
-		assert_false(mapped(p - page));
-		assert_false(mapped(p + sizes[i]));
+		assert_true(mapped(p - page));
+		assert_true(mapped(p + sizes[i]));
+		assert_false(mapped(p - 2 * page));
+		assert_false(mapped(p + sizes[i] + page));
+		assert_true(vm_flags(p - page, flags, sizeof(flags)));
+		assert_null(strstr(flags, " rd"));
+		assert_null(strstr(flags, " wr"));
+		assert_true(vm_flags(p + sizes[i], flags, sizeof(flags)));
+		assert_null(strstr(flags, " rd"));
+		assert_null(strstr(flags, " wr"));
 		/* Zeroed and writable at both ends. */
 		assert_int_equal(p[0], 0);
 		assert_int_equal(p[sizes[i] - 1], 0);
@@ -238,7 +247,11 @@ static void test_map_ram_aligned(void **state)
 		/* Advised huge pages (VmFlags "hg"), as the host's THP needs in "madvise" mode. */
 		assert_true(vm_flags(p, flags, sizeof(flags)));
 		assert_non_null(strstr(flags, " hg"));
-		assert_int_equal(munmap(p, (size_t)sizes[i]), 0);
+		gmem_unmap_ram(p, sizes[i]);
+		assert_false(mapped(p - page));
+		assert_false(mapped(p));
+		assert_false(mapped(p + sizes[i] - page));
+		assert_false(mapped(p + sizes[i]));
 	}
 }
 
